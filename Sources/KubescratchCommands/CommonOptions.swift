@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+
+/// Options every command that touches the node shares.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder with the Kubernetes binaries (kubelet, kube-apiserver, …, kubectl). Also KUBESCRATCH_BIN_DIR. Programs not found there are looked up in PATH.", valueName: "DIR"))
+    var binDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where kubescratch keeps everything it creates. Also KUBESCRATCH_STATE_DIR.", valueName: "DIR"))
+    var stateDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("This machine's address for the node (default: the address of the default route's interface).", valueName: "IP"))
+    var nodeIP: String?
+
+    @Option(name: .long, help: ArgumentHelp("Folder of lesson files (default: lessons/ beside the program). Also KUBESCRATCH_LESSONS.", valueName: "DIR"))
+    var lessons: String?
+
+    @Flag(name: .long, help: "Never use a registry: build the pause and web images here from busybox (the default).")
+    var offline = false
+
+    @Option(name: .long, help: ArgumentHelp("Where pod images come from: local (built here from busybox, no network) or registry (pause from registry.k8s.io, a pinned nginx).", valueName: "SOURCE"))
+    var images: ImageSource?
+
+    var layout: StateLayout {
+        StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+    }
+
+    func validate() throws {
+        if let nodeIP, !ipv4(nodeIP, isIn: "0.0.0.0/0") {
+            throw ValidationError("--node-ip must be an IPv4 address, not '\(nodeIP)'")
+        }
+        if offline, images == .registry {
+            throw ValidationError("--offline and --images registry contradict each other")
+        }
+        if let binDir, !FileManager.default.fileExists(atPath: binDir) {
+            throw ValidationError("--bin-dir \(binDir) does not exist")
+        }
+    }
+}
+
+/// An error the user can act on: printed as it is, exit status 1.
+struct UserFacingError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ImageSource: ExpressibleByArgument {}
+
+enum Setup {
+    static func requireRoot(_ what: String) throws {
+        guard geteuid() == 0 else {
+            throw UserFacingError("""
+                kubescratch \(what) must run as root: it starts containerd and the kubelet, which create network devices, \
+                mounts and iptables rules. Run it again with sudo.
+                """)
+        }
+    }
+
+    /// A folder shipped with kubescratch (lessons/, assets/): the flag or variable, else beside the program or
+    /// one of its parent folders (a build tree), else the current folder, else /usr/local/share/kubescratch.
+    static func locate(_ name: String, explicit: String?, variable: String) throws -> String {
+        if let explicit { return explicit }
+        if let fromEnvironment = ProcessInfo.processInfo.environment[variable] { return fromEnvironment }
+        var candidates: [String] = []
+        var folder = (Bundle.main.executablePath.map { ($0 as NSString).resolvingSymlinksInPath } ?? CommandLine.arguments[0])
+        for _ in 0..<6 {
+            folder = (folder as NSString).deletingLastPathComponent
+            candidates.append("\(folder)/\(name)")
+            candidates.append("\(folder)/share/kubescratch/\(name)")
+        }
+        candidates.append(FileManager.default.currentDirectoryPath + "/\(name)")
+        candidates.append("/usr/local/share/kubescratch/\(name)")
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
+        throw ValidationError("cannot find the \(name)/ folder; give it with \(variable)=DIR")
+    }
+
+    /// Resolves binaries, node facts and folders: everything the engine needs.
+    static func context(_ options: NodeOptions, previous: TutorialProgress?) async throws -> EngineContext {
+        let layout = options.layout
+        let binDir = options.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir
+        let shell = Shell()
+        let binaries = BinaryResolver.resolve(binDir: binDir, shell: shell)
+        let missing = BinaryResolver.missing(binaries)
+        guard missing.isEmpty else {
+            throw UserFacingError("""
+                missing programs: \(missing.joined(separator: ", ")).
+                Give the folder of the Kubernetes binaries with --bin-dir DIR (or KUBESCRATCH_BIN_DIR); containerd, runc, \
+                etcd and the CNI plugins may also come from your distribution (Debian: apt-get install containerd runc \
+                etcd-server containernetworking-plugins).
+                """)
+        }
+        let facts = try await HostFacts.gather(binaries: binaries, shell: shell, nodeIP: options.nodeIP ?? previous?.facts.nodeIP)
+        let imageSource: ImageSource = options.offline ? .local : (options.images ?? previous?.images ?? .local)
+        return EngineContext(layout: layout, facts: facts, binaries: binaries, imageSource: imageSource,
+                             assetsDir: try locate("assets", explicit: nil, variable: "KUBESCRATCH_ASSETS"), binDir: binDir)
+    }
+
+    static func loadProgress(_ layout: StateLayout) -> TutorialProgress? {
+        guard let data = FileManager.default.contents(atPath: layout.progressFile) else { return nil }
+        return try? JSONDecoder().decode(TutorialProgress.self, from: data)
+    }
+
+    static func book(_ options: NodeOptions) throws -> LessonBook {
+        let folder = try locate("lessons", explicit: options.lessons, variable: "KUBESCRATCH_LESSONS")
+        let assets = try? locate("assets", explicit: nil, variable: "KUBESCRATCH_ASSETS")
+        do {
+            return try LessonBook.load(folder: folder, assetsDir: assets)
+        } catch let error as LessonBookError {
+            throw UserFacingError("the lessons in \(folder) have errors:\n\(error)")
+        }
+    }
+}

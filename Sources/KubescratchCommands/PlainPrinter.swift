@@ -1,0 +1,92 @@
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+
+/// Prints engine events as plain text: for scripts, CI logs and screen readers.
+/// On a terminal, "waiting" lines overwrite each other; elsewhere they are printed every few seconds.
+final class PlainPrinter: @unchecked Sendable {
+    let showProse: Bool
+    let isTerminal = isatty(1) == 1
+    let lock = NSLock()
+    var lastWaitingPrint = Date.distantPast
+    var waitingShown = false
+    var stageTimes: [(String, Double)] = []
+
+    init(showProse: Bool) {
+        self.showProse = showProse
+    }
+
+    func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    func clearWaiting() {
+        if waitingShown && isTerminal { write("\r\u{1B}[2K") }
+        waitingShown = false
+    }
+
+    func indent(_ text: String, by prefix: String = "    ") -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+    }
+
+    func handle(_ event: EngineEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        switch event {
+        case .waiting(let what, let elapsed):
+            if isTerminal {
+                write("\r\u{1B}[2K  … \(what.prefix(150)) — \(String(format: "%.1f", elapsed)) s")
+                waitingShown = true
+            } else if Date().timeIntervalSince(lastWaitingPrint) >= 5 {
+                write("  … \(what) — \(String(format: "%.1f", elapsed)) s\n")
+                lastWaitingPrint = Date()
+            }
+            return
+        default:
+            clearWaiting()
+        }
+        switch event {
+        case .stageStarted(let lesson):
+            let label = lesson.stage.map { "Stage \($0)/5 · " } ?? ""
+            write("\n━━ \(label)\(lesson.title) ━━\n")
+        case .stepStarted(let step, let index, let count):
+            if showProse, !step.prose.isEmpty { write("\n" + MarkdownText.plain(step.prose) + "\n") }
+            write("\n[\(index)/\(count)] \(step.title)\n")
+        case .command(let text):
+            write(indent("$ " + text, by: "  ") + "\n")
+        case .output(let text):
+            write(indent(text) + "\n")
+        case .note(let text):
+            write("  · \(text)\n")
+        case .stepFinished(_, let result, let seconds):
+            let mark = result.passed ? "✓" : "✗"
+            write("  \(mark) \(result.detail) (\(String(format: "%.1f", seconds)) s)\n")
+        case .stageFinished(let lesson, let seconds):
+            let label = lesson.stage.map { "stage \($0)" } ?? lesson.title
+            write("━━ \(label) done in \(String(format: "%.1f", seconds)) s ━━\n")
+            stageTimes.append((label, seconds))
+        case .waiting:
+            break
+        }
+    }
+}
+
+/// Markdown to plain terminal text: headings underlined, code fences indented, the rest as written.
+enum MarkdownText {
+    static func plain(_ markdown: String) -> String {
+        var out: [String] = []
+        var inFence = false
+        for line in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("```") { inFence.toggle(); continue }
+            if inFence { out.append("    " + line); continue }
+            if line.hasPrefix("#") {
+                let title = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+                out.append(title)
+                out.append(String(repeating: "─", count: title.count))
+                continue
+            }
+            out.append(line.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "`", with: ""))
+        }
+        return out.joined(separator: "\n")
+    }
+}

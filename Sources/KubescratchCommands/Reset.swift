@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+
+struct ResetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset",
+        abstract: "Stop every component and remove everything kubescratch created.",
+        discussion: """
+            Processes, containers and their shims, mounts under the state folder, kubepods cgroups, the cni0 bridge and \
+            its veths, the KUBE-* and CNI-* iptables chains, the sysctls the components changed, the host folders they \
+            created, and the state folder itself. Safe to run at any time, also after a crash.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The state folder to remove (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
+    var stateDir: String?
+
+    func run() async throws {
+        try Setup.requireRoot("reset")
+        let layout = StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+        guard layout.root != "/" && layout.root.count > 1 else { throw ValidationError("refusing to remove /") }
+        let started = Date()
+        print("reset: removing everything kubescratch created (state in \(layout.root))")
+        await KubescratchEngine.Reset(layout: layout, say: { print("  · \($0)") }).run()
+        print(String(format: "reset: done in %.1f s", Date().timeIntervalSince(started)))
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk through the stages in plain text, running each step on the real node.",
+        discussion: """
+            Continues from where the node is: after `run --through 2`, `run` goes on with stage 3. \
+            Each step prints the exact command or request it performs and the result of its check. \
+            Without --yes, it waits for Enter before each step when the input is a terminal.
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Option(name: .long, help: ArgumentHelp("Run stages up to this one (1-5).", valueName: "N"))
+    var through: Int = 5
+
+    @Flag(name: .long, help: "Plain text output (the only output this command has so far; kept for scripts).")
+    var plain = false
+
+    @Flag(name: .long, help: "Never wait for a key: for scripts and CI.")
+    var yes = false
+
+    @Flag(name: .long, help: "Do not print the lesson text, only steps, commands and checks.")
+    var stepsOnly = false
+
+    func validate() throws {
+        guard (1...5).contains(through) else { throw ValidationError("--through must be 1 to 5") }
+    }
+
+    func run() async throws {
+        try Setup.requireRoot("run")
+        try await Session.run(node: node, yes: yes, showProse: !stepsOnly) { tutorial, beforeStep in
+            try await tutorial.run(through: through, beforeStep: beforeStep)
+        }
+    }
+}
+
+struct StageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stage",
+        abstract: "Replay one stage: bring the node to the start of stage N, then run it.",
+        discussion: """
+            From a node further on, the later stages are rewound (their objects deleted, their components stopped); \
+            from a node not that far yet, the stages before N run first without pauses.
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Argument(help: "The stage to replay (1-5).")
+    var number: Int
+
+    @Flag(name: .long, help: "Never wait for a key.")
+    var yes = false
+
+    @Flag(name: .long, help: "Do not print the lesson text, only steps, commands and checks.")
+    var stepsOnly = false
+
+    func validate() throws {
+        guard (1...5).contains(number) else { throw ValidationError("the stage must be 1 to 5") }
+    }
+
+    func run() async throws {
+        try Setup.requireRoot("stage")
+        try await Session.run(node: node, yes: yes, showProse: !stepsOnly) { tutorial, beforeStep in
+            let started = Date()
+            try await tutorial.moveToStart(of: number)
+            print(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
+            try await tutorial.run(through: number, beforeStep: beforeStep)
+        }
+    }
+}
+
+/// Runs tutorial work with a plain printer, Ctrl-C handling and clear failure messages.
+enum Session {
+    static func run(node: NodeOptions, yes: Bool, showProse: Bool,
+                    _ body: @escaping @Sendable (Tutorial, (@Sendable (Step) async -> Void)?) async throws -> Void) async throws {
+        let book = try Setup.book(node)
+        let previous = Setup.loadProgress(node.layout)
+        let context = try await Setup.context(node, previous: previous)
+        let printer = PlainPrinter(showProse: showProse)
+        let engine = Engine(context: context) { printer.handle($0) }
+        let tutorial = Tutorial(book: book, engine: engine)
+        print("kubescratch: node \(context.facts.nodeName) (\(context.facts.nodeIP)), Kubernetes \(context.facts.kubernetes), containerd \(context.facts.containerd), etcd \(context.facts.etcd), cgroup v\(context.facts.cgroupVersion)")
+        print("state in \(context.layout.root); to look around in another terminal: export KUBECONFIG=\(context.layout.adminKubeconfig)")
+
+        let interactive = !yes && isatty(0) == 1
+        let pause: @Sendable (Step) async -> Void = { _ in
+            FileHandle.standardOutput.write(Data("  press Enter to run this step (Ctrl-C to stop; the node stays as it is) ".utf8))
+            _ = readLine()
+        }
+        let beforeStep = interactive ? pause : nil
+
+        let started = Date()
+        do {
+            try await Interrupts.cancellingOnCtrlC {
+                try await body(tutorial, beforeStep)
+            }
+        } catch is CancellationError {
+            throw UserFacingError("interrupted. The node stays as it is: `kubescratch run` continues, `kubescratch reset` removes everything.")
+        } catch let failure as StageFailure {
+            throw UserFacingError("""
+                \(failure)
+                The node stays as it is, for you to look at (logs in \(context.layout.logs)). \
+                `kubescratch run` retries the stage, `kubescratch reset` removes everything.
+                """)
+        }
+        let times = printer.stageTimes.map { "\($0.0) \(String(format: "%.1f", $0.1)) s" }.joined(separator: ", ")
+        print(String(format: "\nfinished in %.1f s%@", Date().timeIntervalSince(started), times.isEmpty ? "" : " (\(times))"))
+    }
+}
+
+/// Ctrl-C cancels the work in progress instead of killing kubescratch mid-write; a second Ctrl-C exits at once.
+enum Interrupts {
+    static func cancellingOnCtrlC(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        let task = Task { try await body() }
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let count = Counter()
+        source.setEventHandler {
+            if count.increment() > 1 { exit(130) }
+            FileHandle.standardError.write(Data("\nstopping after the current command (Ctrl-C again to quit at once)…\n".utf8))
+            task.cancel()
+        }
+        source.resume()
+        defer {
+            source.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
+        try await task.value
+        if task.isCancelled { throw CancellationError() }
+    }
+
+    final class Counter: @unchecked Sendable {
+        let lock = NSLock()
+        var value = 0
+        func increment() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            value += 1
+            return value
+        }
+    }
+}

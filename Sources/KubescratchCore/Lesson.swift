@@ -1,0 +1,113 @@
+/// One lesson file: Markdown prose with the stage's steps in fenced ```step blocks (YAML).
+public struct Lesson: Sendable, Equatable {
+    /// 1...5 for a stage; nil for the introduction and the wrap-up.
+    public var stage: Int?
+    public var title: String
+    public var file: String
+    /// Components running when the stage is done.
+    public var components: [ComponentID]
+    public var steps: [Step]
+    /// Steps that take a node at the end of this stage back to its start, for replay.
+    public var rewind: [Step]
+    /// Prose after the last step.
+    public var closing: String
+
+    public init(stage: Int?, title: String, file: String, components: [ComponentID], steps: [Step], rewind: [Step], closing: String) {
+        self.stage = stage
+        self.title = title
+        self.file = file
+        self.components = components
+        self.steps = steps
+        self.rewind = rewind
+        self.closing = closing
+    }
+}
+
+public struct Step: Sendable, Equatable, Identifiable {
+    public var id: String
+    public var title: String
+    /// The lesson text that leads up to this step.
+    public var prose: String
+    public var kind: Kind
+    /// A check fails after this many seconds; an action's command too.
+    public var timeoutSeconds: Double
+    /// For "stays so" checks (a pod stays Pending): how long the condition must keep holding.
+    public var holdSeconds: Double
+    /// Where the step is written, for error messages.
+    public var line: Int
+
+    public enum Kind: Sendable, Equatable {
+        case action(Action, expectFailure: String?)
+        case check(Check)
+    }
+
+    public init(id: String, title: String, prose: String = "", kind: Kind, timeoutSeconds: Double = 60, holdSeconds: Double = 0, line: Int = 0) {
+        self.id = id
+        self.title = title
+        self.prose = prose
+        self.kind = kind
+        self.timeoutSeconds = timeoutSeconds
+        self.holdSeconds = holdSeconds
+        self.line = line
+    }
+}
+
+/// What a step does to the node. Each prints the exact command it runs.
+public enum Action: Sendable, Equatable {
+    /// Generate the CA, certificates, service-account keys and kubeconfigs (kept if already there).
+    case prepareCertificates
+    /// Build (or pull) the pause and web images and import them into our containerd.
+    case prepareImages
+    case start(ComponentID, KubeletMode)
+    case stop(ComponentID)
+    /// Copy a manifest from assets/ into the kubelet's static pod folder.
+    case installStaticPod(String)
+    case removeStaticPod(String)
+    /// `kubectl apply -f` a manifest from assets/.
+    case apply(String)
+    /// `kubectl delete -f` a manifest from assets/ (and wait until it is gone).
+    case delete(String)
+    /// Any kubectl command, with the admin kubeconfig. `{node}` stands for the node's name.
+    case kubectl([String])
+    /// Remove the iptables rules kube-proxy wrote (`kube-proxy --cleanup`), after kube-proxy stops.
+    case cleanupProxyRules
+    /// Delete etcd's data folder (etcd must be stopped): the cluster's whole API state is gone.
+    case wipeEtcdData
+}
+
+/// A fact about the real node that must become (and, with `hold`, stay) true.
+public enum Check: Sendable, Equatable {
+    case healthy(ComponentID)
+    /// Without an API server: the kubelet's containers in containerd; with one: phase Running and Ready.
+    case podRunning(String)
+    /// Phase Pending and no node chosen for it (no `spec.nodeName`).
+    case podUnscheduled(String)
+    case podBound(String)
+    /// No pod with this label selector is left (after a delete, once the garbage collector is done).
+    case podsGone(selector: String)
+    case nodeRegistered
+    case nodeReady
+    /// The API server's read-only copy of a static pod, named `<pod>-<node>`.
+    case mirrorPod(String)
+    case replicaSets(deployment: String, count: Int)
+    case deploymentReady(deployment: String, replicas: Int)
+    case httpAnswers(HTTPTarget, status: Int)
+    /// Nothing listens there yet: the connection is refused or times out.
+    case noAnswer(HTTPTarget)
+}
+
+public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
+    /// `http://<pod IP>/`, on our own bridge.
+    case pod(String)
+    /// `http://<host>:<nodePort>/` of a Service.
+    case nodePort(service: String, host: NodePortHost)
+
+    public enum NodePortHost: String, Sendable, Equatable { case loopback, nodeIP = "node-ip" }
+
+    public var description: String {
+        switch self {
+        case .pod(let name): "pod \(name)"
+        case .nodePort(let service, let host): "NodePort of service \(service) on \(host == .loopback ? "127.0.0.1" : "the node's address")"
+        }
+    }
+}

@@ -1,0 +1,342 @@
+import Foundation
+import Yams
+
+typealias YAMLNode = Yams.Node
+
+/// A problem in a lesson file, with where it is and what was expected.
+public struct LessonError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// Reads lesson files: YAML front matter between `---` lines, Markdown prose, and ```step blocks.
+public struct LessonParser: Sendable {
+    /// Manifests a step may name (files under assets/); nil skips that check.
+    public var knownManifests: Set<String>?
+
+    public init(knownManifests: Set<String>? = nil) {
+        self.knownManifests = knownManifests
+    }
+
+    public func parse(_ text: String, file: String) throws(LessonError) -> Lesson {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var index = 0
+        guard lines.first?.trimmingTrailingSpace == "---" else {
+            throw LessonError(file: file, line: 1, message: "expected front matter: a first line `---`, then `title:` (and `stage:` for a stage), then `---`")
+        }
+        index = 1
+        var front: [String] = []
+        while index < lines.count, lines[index].trimmingTrailingSpace != "---" {
+            front.append(lines[index])
+            index += 1
+        }
+        guard index < lines.count else {
+            throw LessonError(file: file, line: 1, message: "front matter is not closed: expected a line `---`")
+        }
+        let frontMatter = try mapping(front.joined(separator: "\n"), file: file, firstLine: 2, what: "front matter")
+        index += 1
+
+        var steps: [Step] = []
+        var prose: [String] = []
+        while index < lines.count {
+            let line = lines[index]
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed == "```step" {
+                let start = index + 1
+                var body: [String] = []
+                index += 1
+                while index < lines.count, lines[index].trimmingCharacters(in: .whitespaces) != "```" {
+                    body.append(lines[index])
+                    index += 1
+                }
+                guard index < lines.count else {
+                    throw LessonError(file: file, line: start, message: "step block is not closed: expected a line ```")
+                }
+                let node = try mapping(body.joined(separator: "\n"), file: file, firstLine: start + 1, what: "step")
+                var step = try self.step(node, file: file, firstLine: start + 1)
+                step.prose = prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+                steps.append(step)
+                prose = []
+            } else {
+                prose.append(line)
+            }
+            index += 1
+        }
+
+        let fields = Fields(node: frontMatter, file: file, firstLine: 2, allowed: ["title", "stage", "components", "rewind"])
+        try fields.checkUnknown()
+        let title = try fields.requiredString("title")
+        let stage = try fields.optionalInt("stage")
+        if let stage, !(1...5).contains(stage) {
+            throw LessonError(file: file, line: fields.line(of: "stage"), message: "stage must be 1 to 5, not \(stage)")
+        }
+        let components = try fields.stringList("components").map { name, line throws(LessonError) in
+            guard let component = ComponentID(name: name) else {
+                throw LessonError(file: file, line: line, message: "unknown component '\(name)'; expected one of \(ComponentID.allCases.map(\.name).joined(separator: ", "))")
+            }
+            return component
+        }
+        var rewind: [Step] = []
+        if let list = fields.value("rewind") {
+            guard let sequence = list.sequence else {
+                throw LessonError(file: file, line: fields.line(of: "rewind"), message: "rewind must be a list of steps")
+            }
+            for item in sequence {
+                rewind.append(try step(item, file: file, firstLine: 2))
+            }
+        }
+        if stage == nil && !steps.isEmpty {
+            throw LessonError(file: file, line: steps[0].line, message: "steps need a stage: add `stage: N` to the front matter")
+        }
+        var seen: [String: Int] = [:]
+        for step in steps + rewind {
+            if let first = seen[step.id] {
+                throw LessonError(file: file, line: step.line, message: "duplicate step id '\(step.id)' (first at line \(first))")
+            }
+            seen[step.id] = step.line
+        }
+        return Lesson(stage: stage, title: title, file: file, components: components, steps: steps, rewind: rewind,
+                      closing: prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func mapping(_ yaml: String, file: String, firstLine: Int, what: String) throws(LessonError) -> YAMLNode {
+        let node: YAMLNode?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            var line = firstLine
+            if let yamlError = error as? YamlError, case .scanner(_, _, let mark, _) = yamlError { line = firstLine + mark.line - 1 }
+            if let yamlError = error as? YamlError, case .parser(_, _, let mark, _) = yamlError { line = firstLine + mark.line - 1 }
+            throw LessonError(file: file, line: line, message: "\(what) is not valid YAML: \(error)")
+        }
+        guard let node, node.mapping != nil else {
+            throw LessonError(file: file, line: firstLine, message: "\(what) must be a YAML mapping of `key: value` lines")
+        }
+        return node
+    }
+
+    static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "delete", "kubectl", "cleanup", "wipe"]
+
+    func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
+        let fields = Fields(node: node, file: file, firstLine: firstLine,
+                            allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
+                                      "count", "replicas", "status", "service", "host", "component", "selector"] + Self.actionKeys)
+        try fields.checkUnknown()
+        let id = try fields.requiredString("id")
+        let title = try fields.requiredString("title")
+        let timeout = try fields.optionalDouble("timeout") ?? 60
+        let hold = try fields.optionalDouble("hold") ?? 0
+        let line = fields.line(of: "id")
+        let present = Self.actionKeys.filter { fields.value($0) != nil } + (fields.value("check") != nil ? ["check"] : [])
+        guard present.count == 1 else {
+            let list = (Self.actionKeys + ["check"]).joined(separator: ", ")
+            throw LessonError(file: file, line: line, message: present.isEmpty
+                ? "step '\(id)' does nothing: expected one of \(list)"
+                : "step '\(id)' has \(present.joined(separator: " and ")): a step does exactly one thing")
+        }
+        let kind: Step.Kind
+        if present[0] == "check" {
+            kind = .check(try check(fields, id: id))
+        } else {
+            kind = .action(try action(present[0], fields, id: id), expectFailure: try fields.optionalString("expect-failure"))
+        }
+        return Step(id: id, title: title, kind: kind, timeoutSeconds: timeout, holdSeconds: hold, line: line)
+    }
+
+    func component(_ fields: Fields, _ key: String) throws(LessonError) -> ComponentID {
+        let name = try fields.requiredString(key)
+        guard let component = ComponentID(name: name) else {
+            throw LessonError(file: fields.file, line: fields.line(of: key),
+                              message: "unknown component '\(name)'; expected one of \(ComponentID.allCases.map(\.name).joined(separator: ", "))")
+        }
+        return component
+    }
+
+    func manifest(_ fields: Fields, _ key: String) throws(LessonError) -> String {
+        let name = try fields.requiredString(key)
+        if let knownManifests, !knownManifests.contains(name) {
+            throw LessonError(file: fields.file, line: fields.line(of: key),
+                              message: "no manifest '\(name)' in assets/; expected one of \(knownManifests.sorted().joined(separator: ", "))")
+        }
+        return name
+    }
+
+    func action(_ key: String, _ fields: Fields, id: String) throws(LessonError) -> Action {
+        switch key {
+        case "prepare":
+            switch try fields.requiredString("prepare") {
+            case "certificates": return .prepareCertificates
+            case "images": return .prepareImages
+            case let other:
+                throw LessonError(file: fields.file, line: fields.line(of: "prepare"), message: "unknown prepare '\(other)'; expected certificates or images")
+            }
+        case "start":
+            let component = try component(fields, "start")
+            var mode = KubeletMode.cluster
+            if let text = try fields.optionalString("mode") {
+                guard let parsed = KubeletMode(rawValue: text), component == .kubelet else {
+                    throw LessonError(file: fields.file, line: fields.line(of: "mode"), message: "mode is for the kubelet only: standalone or cluster")
+                }
+                mode = parsed
+            }
+            return .start(component, mode)
+        case "stop": return .stop(try component(fields, "stop"))
+        case "static-pod": return .installStaticPod(try manifest(fields, "static-pod"))
+        case "remove-static-pod": return .removeStaticPod(try manifest(fields, "remove-static-pod"))
+        case "apply": return .apply(try manifest(fields, "apply"))
+        case "delete": return .delete(try manifest(fields, "delete"))
+        case "kubectl":
+            let words = try fields.stringList("kubectl").map { $0.0 }
+            guard !words.isEmpty else {
+                throw LessonError(file: fields.file, line: fields.line(of: "kubectl"), message: "kubectl needs its arguments as a list, e.g. [get, nodes]")
+            }
+            return .kubectl(words)
+        case "wipe":
+            guard try fields.requiredString("wipe") == "etcd-data" else {
+                throw LessonError(file: fields.file, line: fields.line(of: "wipe"), message: "unknown wipe; expected etcd-data")
+            }
+            return .wipeEtcdData
+        default:
+            guard try fields.requiredString("cleanup") == "proxy-rules" else {
+                throw LessonError(file: fields.file, line: fields.line(of: "cleanup"), message: "unknown cleanup; expected proxy-rules")
+            }
+            return .cleanupProxyRules
+        }
+    }
+
+    static let checkNames = ["healthy", "pod-running", "pod-unscheduled", "pod-bound", "pods-gone", "node-registered", "node-ready",
+                             "mirror-pod", "replica-sets", "deployment-ready", "http-answers", "no-answer"]
+
+    func check(_ fields: Fields, id: String) throws(LessonError) -> Check {
+        let name = try fields.requiredString("check")
+        switch name {
+        case "healthy": return .healthy(try component(fields, "component"))
+        case "pod-running": return .podRunning(try fields.requiredString("pod"))
+        case "pod-unscheduled": return .podUnscheduled(try fields.requiredString("pod"))
+        case "pod-bound": return .podBound(try fields.requiredString("pod"))
+        case "pods-gone": return .podsGone(selector: try fields.requiredString("selector"))
+        case "node-registered": return .nodeRegistered
+        case "node-ready": return .nodeReady
+        case "mirror-pod": return .mirrorPod(try fields.requiredString("pod"))
+        case "replica-sets": return .replicaSets(deployment: try fields.requiredString("deployment"), count: try fields.requiredInt("count"))
+        case "deployment-ready":
+            return .deploymentReady(deployment: try fields.requiredString("deployment"), replicas: try fields.requiredInt("replicas"))
+        case "http-answers": return .httpAnswers(try target(fields), status: try fields.optionalInt("status") ?? 200)
+        case "no-answer": return .noAnswer(try target(fields))
+        default:
+            throw LessonError(file: fields.file, line: fields.line(of: "check"),
+                              message: "unknown check '\(name)'; expected one of \(Self.checkNames.joined(separator: ", "))")
+        }
+    }
+
+    func target(_ fields: Fields) throws(LessonError) -> HTTPTarget {
+        if let pod = try fields.optionalString("pod") { return .pod(pod) }
+        if let service = try fields.optionalString("service") {
+            let hostText = try fields.optionalString("host") ?? "loopback"
+            guard let host = HTTPTarget.NodePortHost(rawValue: hostText) else {
+                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback or node-ip, not '\(hostText)'")
+            }
+            return .nodePort(service: service, host: host)
+        }
+        throw LessonError(file: fields.file, line: fields.line(of: "check"), message: "an HTTP check needs `pod:` or `service:`")
+    }
+}
+
+/// Typed access to a YAML mapping, with the line of each key for errors.
+struct Fields {
+    let node: YAMLNode
+    let file: String
+    let firstLine: Int
+    let allowed: [String]
+
+    func pair(_ key: String) -> (key: YAMLNode, value: YAMLNode)? {
+        node.mapping?.first { $0.key.string == key }
+    }
+
+    func value(_ key: String) -> YAMLNode? { pair(key)?.value }
+
+    func line(of key: String) -> Int {
+        let mark = pair(key)?.key.mark ?? node.mark
+        return firstLine + max(0, (mark?.line ?? 1) - 1)
+    }
+
+    func checkUnknown() throws(LessonError) {
+        for (key, _) in node.mapping ?? [:] {
+            let name = key.string ?? "?"
+            if !allowed.contains(name) {
+                let line = firstLine + max(0, (key.mark?.line ?? 1) - 1)
+                throw LessonError(file: file, line: line, message: "unknown field '\(name)'; expected one of \(allowed.joined(separator: ", "))")
+            }
+        }
+    }
+
+    func optionalString(_ key: String) throws(LessonError) -> String? {
+        guard let value = value(key) else { return nil }
+        guard let scalar = value.scalar else {
+            throw LessonError(file: file, line: line(of: key), message: "\(key) must be a single value")
+        }
+        return scalar.string
+    }
+
+    func requiredString(_ key: String) throws(LessonError) -> String {
+        guard let text = try optionalString(key), !text.isEmpty else {
+            throw LessonError(file: file, line: line(of: key), message: "missing field '\(key)'")
+        }
+        return text
+    }
+
+    func optionalInt(_ key: String) throws(LessonError) -> Int? {
+        guard let text = try optionalString(key) else { return nil }
+        guard let number = Int(text) else {
+            throw LessonError(file: file, line: line(of: key), message: "\(key) must be a whole number, not '\(text)'")
+        }
+        return number
+    }
+
+    func requiredInt(_ key: String) throws(LessonError) -> Int {
+        guard let number = try optionalInt(key) else {
+            throw LessonError(file: file, line: line(of: key), message: "missing field '\(key)'")
+        }
+        return number
+    }
+
+    func optionalDouble(_ key: String) throws(LessonError) -> Double? {
+        guard let text = try optionalString(key) else { return nil }
+        guard let number = Double(text.hasSuffix("s") ? String(text.dropLast()) : text), number >= 0 else {
+            throw LessonError(file: file, line: line(of: key), message: "\(key) must be a number of seconds, not '\(text)'")
+        }
+        return number
+    }
+
+    func stringList(_ key: String) throws(LessonError) -> [(String, Int)] {
+        guard let value = value(key) else { return [] }
+        guard let sequence = value.sequence else {
+            throw LessonError(file: file, line: line(of: key), message: "\(key) must be a list, e.g. [a, b]")
+        }
+        var out: [(String, Int)] = []
+        for item in sequence {
+            guard let text = item.scalar?.string else {
+                throw LessonError(file: file, line: line(of: key), message: "\(key) must be a list of plain values")
+            }
+            out.append((text, firstLine + max(0, (item.mark?.line ?? 1) - 1)))
+        }
+        return out
+    }
+}
+
+extension String {
+    var trimmingTrailingSpace: String {
+        var s = self
+        while s.last == " " || s.last == "\t" || s.last == "\r" { s.removeLast() }
+        return s
+    }
+}

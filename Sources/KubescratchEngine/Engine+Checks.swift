@@ -1,0 +1,240 @@
+import Foundation
+import KubescratchCore
+
+/// One look at the real node for a check: whether it holds, and what was seen.
+struct Observation {
+    var holds: Bool
+    var detail: String
+}
+
+extension Engine {
+    func wait(for check: Check, timeout: Double, hold: Double) async -> StepResult {
+        emit(.command(howWeLook(check)))
+        let started = Date()
+        var holdingSince: Date?
+        var lastSaid = Date.distantPast
+        while true {
+            let seen = await observe(check)
+            let now = Date()
+            if seen.holds {
+                if hold <= 0 { return .passed(seen.detail) }
+                if holdingSince == nil { holdingSince = now }
+                if now.timeIntervalSince(holdingSince!) >= hold {
+                    return .passed("\(seen.detail) (still so after \(Int(hold)) s)")
+                }
+            } else if holdingSince != nil {
+                return .failed("it stopped being so: \(seen.detail)")
+            }
+            if now.timeIntervalSince(started) > timeout + hold {
+                return .failed("not so after \(Int(timeout)) s: \(seen.detail)")
+            }
+            if now.timeIntervalSince(lastSaid) >= 1 {
+                emit(.waiting(seen.detail, elapsed: now.timeIntervalSince(started)))
+                lastSaid = now
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+            if Task.isCancelled { return .failed("interrupted") }
+        }
+    }
+
+    var apiServerUp: Bool { context.supervisor.runningRecord(.kubeAPIServer) != nil }
+    var node: String { context.facts.nodeName }
+
+    /// The command a learner can type to see the same thing.
+    func howWeLook(_ check: Check) -> String {
+        switch check {
+        case .healthy(let component): return "\(context.planner.plan(component).health)"
+        case .podRunning(let pod), .podUnscheduled(let pod), .podBound(let pod):
+            return apiServerUp ? "kubectl get pod \(pod) -o json"
+                : "ctr -a \(layout.containerdSocket) -n k8s.io containers ls; ctr ... tasks ls   # no API server: ask containerd"
+        case .podsGone(let selector): return "kubectl get pods -l \(selector) -o json"
+        case .nodeRegistered, .nodeReady: return "kubectl get node \(node) -o json"
+        case .mirrorPod(let pod): return "kubectl get pod \(pod)-\(node) -o json"
+        case .replicaSets: return "kubectl get replicasets -o json"
+        case .deploymentReady(let deployment, _): return "kubectl get deployment \(deployment) -o json"
+        case .httpAnswers(let target, _), .noAnswer(let target):
+            switch target {
+            case .pod: return "curl http://<pod IP>/   # \(target)"
+            case .nodePort(let service, let host):
+                return "curl http://\(host == .loopback ? "127.0.0.1" : context.facts.nodeIP):<nodePort of \(service)>/"
+            }
+        }
+    }
+
+    func observe(_ check: Check) async -> Observation {
+        do {
+            return try await observeOrThrow(check)
+        } catch {
+            return Observation(holds: false, detail: String(describing: error))
+        }
+    }
+
+    func observeOrThrow(_ check: Check) async throws -> Observation {
+        switch check {
+        case .healthy(let component):
+            let problem = await context.planner.plan(component).health.probe()
+            return Observation(holds: problem == nil, detail: problem ?? "\(component.name) is healthy")
+
+        case .podRunning(let name):
+            if !apiServerUp {
+                let pods = try await runtimePods()
+                guard let pod = pods.first(where: { $0.name == name }) else {
+                    return Observation(holds: false, detail: "containerd has no container of pod \(name) yet")
+                }
+                return Observation(holds: pod.running && pod.ip != nil,
+                                   detail: pod.running ? "pod \(name) runs in containerd, IP \(pod.ip ?? "not yet")" : "pod \(name): container not running yet")
+            }
+            guard let pod = try await getPod(name) else { return Observation(holds: false, detail: "no pod \(name) in the API") }
+            return Observation(holds: pod.phase == "Running" && pod.isReady,
+                               detail: "pod \(name): \(pod.phase), \(pod.isReady ? "Ready" : "not Ready"), node \(pod.nodeName ?? "none"), IP \(pod.podIP ?? "none")")
+
+        case .podUnscheduled(let name):
+            guard let pod = try await getPod(name) else { return Observation(holds: false, detail: "no pod \(name) in the API") }
+            let unscheduled = pod.phase == "Pending" && pod.nodeName == nil
+            var why = "pod \(name): \(pod.phase), node \(pod.nodeName ?? "none")"
+            if unscheduled {
+                if context.supervisor.runningRecord(.kubeScheduler) == nil {
+                    why += " — expected: there is no scheduler yet, so nobody chooses a node"
+                } else if let condition = pod.scheduledCondition, let message = condition.message {
+                    why += " — the scheduler says: \(condition.reason ?? ""): \(message)"
+                }
+            }
+            return Observation(holds: unscheduled, detail: why)
+
+        case .podBound(let name):
+            guard let pod = try await getPod(name) else { return Observation(holds: false, detail: "no pod \(name) in the API") }
+            return Observation(holds: pod.nodeName == node, detail: "pod \(name) is bound to node \(pod.nodeName ?? "none")")
+
+        case .podsGone(let selector):
+            let text = try await kubectlQuiet(["get", "pods", "-l", selector, "-o", "json"])
+            let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: text).items
+            return Observation(holds: pods.isEmpty, detail: pods.isEmpty ? "no pod labelled \(selector) is left"
+                                : "\(pods.count) pod(s) labelled \(selector) still there: \(pods.map(\.metadata.name).joined(separator: ", "))")
+
+        case .nodeRegistered, .nodeReady:
+            guard let text = try await kubectlQuietOptional(["get", "node", node, "-o", "json"]) else {
+                return Observation(holds: false, detail: "node \(node) is not registered yet")
+            }
+            let object = try KubeDecoding.decode(Node.self, from: text)
+            if check == .nodeRegistered {
+                let taints = object.spec?.taints?.map { "\($0.key):\($0.effect)" }.joined(separator: ", ") ?? "none"
+                return Observation(holds: true, detail: "node \(node) is registered (taints: \(taints))")
+            }
+            let ready = object.readyCondition
+            return Observation(holds: object.isReady,
+                               detail: "node \(node): Ready=\(ready?.status ?? "unknown")\(ready?.message.map { " (\($0))" } ?? "")")
+
+        case .mirrorPod(let name):
+            let mirrorName = "\(name)-\(node)"
+            guard let pod = try await getPod(mirrorName) else {
+                return Observation(holds: false, detail: "no mirror pod \(mirrorName) yet")
+            }
+            return Observation(holds: pod.isMirror, detail: "mirror pod \(mirrorName): \(pod.phase), IP \(pod.podIP ?? "none")")
+
+        case .replicaSets(let deployment, let count):
+            let text = try await kubectlQuiet(["get", "replicasets", "-o", "json"])
+            let owned = try KubeDecoding.decode(KubeList<ReplicaSet>.self, from: text).items
+                .filter { $0.metadata.isOwned(byKind: "Deployment", name: deployment) }
+            var detail = "deployment \(deployment) has \(owned.count) ReplicaSet(s)\(owned.isEmpty ? "" : ": " + owned.map(\.metadata.name).joined(separator: ", "))"
+            if owned.isEmpty && context.supervisor.runningRecord(.kubeControllerManager) == nil {
+                detail += " — expected: no controller manager, so nobody acts on the Deployment"
+            }
+            return Observation(holds: owned.count == count, detail: detail)
+
+        case .deploymentReady(let name, let replicas):
+            guard let text = try await kubectlQuietOptional(["get", "deployment", name, "-o", "json"]) else {
+                return Observation(holds: false, detail: "no deployment \(name)")
+            }
+            let deployment = try KubeDecoding.decode(Deployment.self, from: text)
+            return Observation(holds: deployment.isReady(replicas: replicas),
+                               detail: "deployment \(name): \(deployment.status?.readyReplicas ?? 0)/\(deployment.spec?.replicas ?? 0) ready")
+
+        case .httpAnswers(let target, let status):
+            let url = try await url(for: target)
+            let outcome = await HTTPProbe.get(url, timeout: 3)
+            switch outcome {
+            case .answered(let got, let body):
+                let firstLine = body.split(separator: "\n").first { $0.contains("<h1>") || $0.contains("<title>") } ?? ""
+                return Observation(holds: got == status, detail: "GET \(url) → HTTP \(got) \(firstLine.trimmingCharacters(in: .whitespaces))")
+            case .failed(let why):
+                return Observation(holds: false, detail: "GET \(url) → \(why)")
+            }
+
+        case .noAnswer(let target):
+            let url = try await url(for: target)
+            let outcome = await HTTPProbe.get(url, timeout: 2)
+            switch outcome {
+            case .answered(let got, _):
+                return Observation(holds: false, detail: "GET \(url) → HTTP \(got): something answers")
+            case .failed(let why):
+                var detail = "GET \(url) → \(why)"
+                if context.supervisor.runningRecord(.kubeProxy) == nil {
+                    detail += " — expected: no kube-proxy, so no rule leads this port to the pods"
+                }
+                return Observation(holds: true, detail: detail)
+            }
+        }
+    }
+
+    /// The URL for an HTTP check. Refuses any address outside our pod subnet, loopback and the node's own.
+    func url(for target: HTTPTarget) async throws -> String {
+        switch target {
+        case .pod(let name):
+            let ip: String?
+            if apiServerUp {
+                ip = try await getPod(name)?.podIP
+            } else {
+                ip = try await runtimePods().first { $0.name == name }?.ip
+            }
+            guard let ip else { throw CheckError.noPodIP(name) }
+            guard ipv4(ip, isIn: context.network.podSubnet) else { throw CheckError.unsafeAddress(ip) }
+            return "http://\(ip)/"
+        case .nodePort(let service, let host):
+            guard let text = try await kubectlQuietOptional(["get", "service", service, "-o", "json"]) else {
+                throw CheckError.noService(service)
+            }
+            guard let port = try KubeDecoding.decode(Service.self, from: text).nodePort else { throw CheckError.noService(service) }
+            return "http://\(host == .loopback ? "127.0.0.1" : context.facts.nodeIP):\(port)/"
+        }
+    }
+
+    func getPod(_ name: String) async throws -> Pod? {
+        guard let text = try await kubectlQuietOptional(["get", "pod", name, "-o", "json"]) else { return nil }
+        return try KubeDecoding.decode(Pod.self, from: text)
+    }
+
+    /// kubectl without printing it (polling); throws on failure.
+    func kubectlQuiet(_ arguments: [String]) async throws -> String {
+        let result = try await context.kubectlShell.run(context.binaries.kubectl, arguments, timeout: 20)
+        guard result.succeeded else { throw CheckError.kubectl(arguments.joined(separator: " "), result.combinedOutput) }
+        return result.stdout
+    }
+
+    /// nil when the object does not exist.
+    func kubectlQuietOptional(_ arguments: [String]) async throws -> String? {
+        let result = try await context.kubectlShell.run(context.binaries.kubectl, arguments, timeout: 20)
+        if result.succeeded { return result.stdout }
+        if result.stderr.contains("NotFound") || result.stderr.contains("not found") { return nil }
+        throw CheckError.kubectl(arguments.joined(separator: " "), result.combinedOutput)
+    }
+
+    /// Pods as containerd sees them: what the kubelet started, readable without an API server.
+    func runtimePods() async throws -> [RuntimePod] {
+        try await RuntimeInspector(context: context).pods()
+    }
+}
+
+enum CheckError: Error, CustomStringConvertible {
+    case noPodIP(String)
+    case unsafeAddress(String)
+    case noService(String)
+    case kubectl(String, String)
+    var description: String {
+        switch self {
+        case .noPodIP(let pod): "pod \(pod) has no IP yet"
+        case .unsafeAddress(let ip): "refusing to send traffic to \(ip): it is not in our pod subnet"
+        case .noService(let service): "no NodePort service \(service)"
+        case .kubectl(let command, let output): "kubectl \(command) failed: \(output)"
+        }
+    }
+}

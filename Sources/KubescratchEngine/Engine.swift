@@ -1,0 +1,294 @@
+import Foundation
+import KubescratchCore
+
+/// What the engine reports while it works; the plain runner prints these, the screen draws them.
+public enum EngineEvent: Sendable {
+    case stageStarted(Lesson)
+    case stepStarted(Step, index: Int, count: Int)
+    /// The exact command or request a step performs.
+    case command(String)
+    case output(String)
+    /// Still waiting; said at most about once a second.
+    case waiting(String, elapsed: Double)
+    case stepFinished(Step, StepResult, seconds: Double)
+    case stageFinished(Lesson, seconds: Double)
+    case note(String)
+}
+
+public enum StepResult: Sendable, Equatable {
+    case passed(String)
+    case failed(String)
+
+    public var passed: Bool { if case .passed = self { true } else { false } }
+    public var detail: String {
+        switch self {
+        case .passed(let text), .failed(let text): text
+        }
+    }
+}
+
+public struct StageFailure: Error, CustomStringConvertible {
+    public var stage: Int
+    public var step: Step
+    public var detail: String
+    public var description: String { "stage \(stage), step '\(step.title)' failed: \(detail)" }
+}
+
+/// Runs a lesson's steps against the real node.
+public final class Engine: @unchecked Sendable {
+    public let context: EngineContext
+    public let emit: @Sendable (EngineEvent) -> Void
+
+    public init(context: EngineContext, emit: @escaping @Sendable (EngineEvent) -> Void) {
+        self.context = context
+        self.emit = emit
+    }
+
+    var layout: StateLayout { context.layout }
+
+    /// Runs every step; stops at the first failure.
+    public func runStage(_ lesson: Lesson, steps: [Step]? = nil, title: String? = nil,
+                         beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+        let started = Date()
+        var shown = lesson
+        if let title { shown.title = title }
+        emit(.stageStarted(shown))
+        let steps = steps ?? lesson.steps
+        for (index, step) in steps.enumerated() {
+            try Task.checkCancellation()
+            await beforeStep?(step)
+            emit(.stepStarted(step, index: index + 1, count: steps.count))
+            let stepStart = Date()
+            let result = await run(step)
+            emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(stepStart)))
+            if case .failed(let detail) = result {
+                throw StageFailure(stage: lesson.stage ?? 0, step: step, detail: detail)
+            }
+        }
+        emit(.stageFinished(shown, seconds: Date().timeIntervalSince(started)))
+    }
+
+    public func run(_ step: Step) async -> StepResult {
+        switch step.kind {
+        case .action(let action, let expectFailure):
+            do {
+                let result = try await perform(action, timeout: step.timeoutSeconds)
+                return judge(result, expectFailure: expectFailure)
+            } catch {
+                return .failed(String(describing: error))
+            }
+        case .check(let check):
+            return await wait(for: check, timeout: step.timeoutSeconds, hold: step.holdSeconds)
+        }
+    }
+
+    /// An action's own result, before an expected failure is taken into account.
+    enum ActionResult {
+        case done(String)
+        case commandFailed(String)
+    }
+
+    func judge(_ result: ActionResult, expectFailure: String?) -> StepResult {
+        switch (result, expectFailure) {
+        case (.done(let text), nil): return .passed(text)
+        case (.commandFailed(let text), nil): return .failed(text)
+        case (.done, .some(let expected)):
+            return .failed("expected it to be refused with \"\(expected)\", but it was accepted")
+        case (.commandFailed(let text), .some(let expected)):
+            return text.contains(expected)
+                ? .passed("refused, as expected: \(text.split(separator: "\n").first ?? "")")
+                : .failed("refused, but not for the expected reason \"\(expected)\": \(text)")
+        }
+    }
+
+    // MARK: actions
+
+    func perform(_ action: Action, timeout: Double) async throws -> ActionResult {
+        switch action {
+        case .prepareCertificates: return try await prepareCertificates()
+        case .prepareImages: return try await prepareImages(timeout: timeout)
+        case .start(let component, let mode): return try await start(component, mode: mode)
+        case .stop(let component): return await stop(component)
+        case .installStaticPod(let manifest):
+            let target = "\(layout.staticPods)/\(manifest)"
+            try writeFile(target, contents: try renderAsset(manifest))
+            emit(.command("cp assets/\(manifest) \(target)"))
+            return .done("the kubelet watches \(layout.staticPods)")
+        case .removeStaticPod(let manifest):
+            let target = "\(layout.staticPods)/\(manifest)"
+            emit(.command("rm \(target)"))
+            try? FileManager.default.removeItem(atPath: target)
+            return .done("removed")
+        case .apply(let manifest):
+            let path = try renderedAsset(manifest)
+            return try await kubectl(["apply", "-f", path], timeout: timeout)
+        case .delete(let manifest):
+            let path = try renderedAsset(manifest)
+            return try await kubectl(["delete", "-f", path, "--ignore-not-found", "--wait=true", "--timeout=\(Int(timeout))s"],
+                                     timeout: timeout + 10)
+        case .kubectl(let arguments):
+            return try await kubectl(arguments.map(context.values.argument), timeout: timeout)
+        case .cleanupProxyRules:
+            let proxy = context.binaries.path(.kubeProxy)
+            emit(.command("\(proxy) --cleanup"))
+            let result = try await context.shell.run(proxy, ["--cleanup"], timeout: timeout)
+            return result.succeeded ? .done("kube-proxy removed its rules") : .commandFailed(result.combinedOutput)
+        case .wipeEtcdData:
+            guard context.supervisor.runningRecord(.etcd) == nil else { return .commandFailed("etcd is still running") }
+            emit(.command("rm -rf \(layout.etcdData)"))
+            try? FileManager.default.removeItem(atPath: layout.etcdData)
+            return .done("the cluster's stored state is gone")
+        }
+    }
+
+    func kubectl(_ arguments: [String], timeout: Double) async throws -> ActionResult {
+        emit(.command((["kubectl"] + arguments).map(shellQuoted).joined(separator: " ")))
+        let result = try await context.kubectlShell.run(context.binaries.kubectl, arguments, timeout: timeout)
+        let output = result.combinedOutput
+        if !output.isEmpty { emit(.output(output)) }
+        if result.timedOut { return .commandFailed("kubectl did not finish within \(Int(timeout)) s") }
+        return result.succeeded ? .done(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) : .commandFailed(output)
+    }
+
+    func renderAsset(_ manifest: String) throws -> String {
+        let path = "\(context.assetsDir)/\(manifest)"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw EngineError.missingAsset(path)
+        }
+        return context.values.render(text)
+    }
+
+    /// Writes the manifest with its placeholders filled in, so the printed `kubectl apply -f` names a real file.
+    func renderedAsset(_ manifest: String) throws -> String {
+        let path = "\(layout.config)/manifests/\(manifest)"
+        try writeFile(path, contents: try renderAsset(manifest))
+        return path
+    }
+
+    func writeFile(_ path: String, contents: String, mode: UInt16 = 0o644) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode)], ofItemAtPath: path)
+    }
+
+    func prepareCertificates() async throws -> ActionResult {
+        let marker = "\(layout.pki)/node.json"
+        let expected = "\(context.facts.nodeName) \(context.facts.nodeIP)"
+        if FileManager.default.fileExists(atPath: PKIFiles(layout: layout).cert("ca")),
+           (try? String(contentsOfFile: marker, encoding: .utf8)) == expected {
+            emit(.note("certificates for node \(context.facts.nodeName) (\(context.facts.nodeIP)) already exist in \(layout.pki)"))
+            return .done("kept the existing certificates")
+        }
+        emit(.command("(in Swift) generate CA, certificates and kubeconfigs into \(layout.pki) and \(layout.kubeconfigs)"))
+        let output = try ClusterPKI.generate(facts: context.facts, network: context.network, layout: layout)
+        for file in output.files { try writeFile(file.path, contents: file.contents, mode: file.mode) }
+        try writeFile(marker, contents: expected)
+        let certificates = ClusterPKI.specs(facts: context.facts, network: context.network)
+            .map { spec in "  \(spec.name).crt  CN=\(spec.commonName)\(spec.organizations.map { ", O=\($0)" }.joined())" }
+        emit(.output((["two CAs (ca, front-proxy-ca), a service-account key pair (sa.key, sa.pub) and:"] + certificates).joined(separator: "\n")))
+        return .done("\(output.files.count) files written")
+    }
+
+    func prepareImages(timeout: Double) async throws -> ActionResult {
+        let images = context.images
+        let ctr = context.binaries.ctr
+        let listed = try await context.shell.run(ctr, context.ctrArguments(["images", "ls", "-q"]), timeout: 20)
+        let present = Set(listed.stdout.split(separator: "\n").map(String.init))
+        let wanted = [images.pause, images.web]
+        if wanted.allSatisfy(present.contains) {
+            emit(.note("\(wanted.joined(separator: " and ")) already in containerd"))
+            return .done("images present")
+        }
+        switch context.imageSource {
+        case .registry:
+            for image in wanted where !present.contains(image) {
+                let arguments = context.ctrArguments(["images", "pull", image])
+                emit(.command((["ctr"] + arguments).joined(separator: " ")))
+                let result = try await context.shell.run(ctr, arguments, timeout: timeout)
+                guard result.succeeded else {
+                    return .commandFailed("cannot pull \(image): \(result.combinedOutput)\nWithout a registry, run with --offline to build the images here.")
+                }
+            }
+        case .local:
+            let builder = ImageBuilder(busybox: context.binaries.path("busybox"), tar: context.binaries.path("tar"), shell: context.shell)
+            try FileManager.default.createDirectory(atPath: layout.images, withIntermediateDirectories: true)
+            emit(.command("(in Swift) build OCI images \(images.pause) and \(images.web) from \(context.binaries.path("busybox"))"))
+            let built = [try await builder.buildPause(name: images.pause, into: layout.images),
+                         try await builder.buildWeb(name: images.web, into: layout.images)]
+            for image in built {
+                let base = String(image.name.split(separator: ":").first ?? "")
+                let arguments = context.ctrArguments(["images", "import", "--base-name", base, "--index-name", image.name, image.archive])
+                emit(.command((["ctr"] + arguments).joined(separator: " ")))
+                let result = try await context.shell.run(ctr, arguments, timeout: timeout)
+                guard result.succeeded else { return .commandFailed("ctr images import failed: \(result.combinedOutput)") }
+            }
+        }
+        return .done("\(wanted.joined(separator: ", ")) ready in containerd")
+    }
+
+    func start(_ component: ComponentID, mode: KubeletMode) async throws -> ActionResult {
+        let plan = context.planner.plan(component, kubeletMode: mode)
+        if let record = context.supervisor.runningRecord(component) {
+            if record.arguments == plan.arguments && record.executable == plan.executable {
+                emit(.note("\(component.name) is already running (pid \(record.pid)) with this command line"))
+                return await awaitHealthy(plan) ?? .done("already running, healthy")
+            }
+            emit(.note("\(component.name) runs with another command line (pid \(record.pid)): stopping it first"))
+            await context.supervisor.stop(component)
+        }
+        try HostSnapshot.recordIfAbsent(layout: layout)
+        for file in plan.files { try writeFile(file.path, contents: file.contents, mode: file.mode) }
+        for directory in [layout.staticPods, layout.kubeletRoot, layout.volumePlugins, layout.run, layout.cniIPAMDir] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        emit(.command(plan.commandLine))
+        for file in plan.files {
+            emit(.output("── \(file.path)\n\(file.contents.trimmingCharacters(in: .newlines))"))
+        }
+        let record = try context.supervisor.start(plan, kubeletMode: component == .kubelet ? mode : nil)
+        emit(.note("\(component.name) started, pid \(record.pid), log \(record.logFile)"))
+        if let failure = await awaitHealthy(plan) { return failure }
+        return .done("\(component.name) is healthy (\(plan.health))")
+    }
+
+    /// nil when healthy in time; otherwise a failure with what we waited for and the end of the log.
+    func awaitHealthy(_ plan: ComponentPlan) async -> ActionResult? {
+        let started = Date()
+        var lastSaid = Date.distantPast
+        var last = ""
+        while Date().timeIntervalSince(started) < plan.startTimeoutSeconds {
+            guard context.supervisor.runningRecord(plan.component) != nil else {
+                return .commandFailed("\(plan.component.name) exited. Last lines of \(layout.log(plan.component)):\n\(context.supervisor.logTail(plan.component))")
+            }
+            guard let problem = await plan.health.probe() else { return nil }
+            last = problem
+            if Date().timeIntervalSince(lastSaid) >= 1 {
+                emit(.waiting("\(plan.component.name): \(plan.health) (\(problem))", elapsed: Date().timeIntervalSince(started)))
+                lastSaid = Date()
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return .commandFailed("""
+            \(plan.component.name) was not healthy after \(Int(plan.startTimeoutSeconds)) s: \(plan.health) said \(last).
+            Last lines of \(layout.log(plan.component)):
+            \(context.supervisor.logTail(plan.component))
+            """)
+    }
+
+    func stop(_ component: ComponentID) async -> ActionResult {
+        guard let record = context.supervisor.record(component) else { return .done("\(component.name) was not running") }
+        emit(.command("kill -TERM -\(record.pid)   # \(component.name)'s process group; KILL after 10 s"))
+        await context.supervisor.stop(component)
+        return .done("\(component.name) stopped")
+    }
+}
+
+public enum EngineError: Error, CustomStringConvertible {
+    case missingAsset(String)
+    public var description: String {
+        switch self {
+        case .missingAsset(let path): "missing manifest \(path): is the assets/ folder complete?"
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import Foundation
+import KubescratchCore
+import NIOCore
+import NIOSSL
+
+/// How to trust (and authenticate to) an HTTPS endpoint.
+public enum TLSTrust: Sendable {
+    case plainHTTP
+    /// Verify the server against our cluster CA.
+    case clusterCA(caFile: String)
+    /// Verify against our CA and present a client certificate (the kubelet's API on 10250).
+    case clusterCAWithClient(caFile: String, certFile: String, keyFile: String)
+    /// The scheduler's and controller manager's self-generated certificates: no CA exists for them.
+    case selfSigned
+}
+
+public enum HTTPOutcome: Sendable, Equatable {
+    case answered(status: Int, body: String)
+    case failed(String)
+
+    public var status: Int? {
+        if case .answered(let status, _) = self { return status }
+        return nil
+    }
+}
+
+/// One GET at a time, to loopback, this machine's address or a pod IP on our bridge: nothing else is ever asked.
+public enum HTTPProbe {
+    public static func get(_ url: String, trust: TLSTrust = .plainHTTP, timeout: Double = 3) async -> HTTPOutcome {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(Int64(timeout * 1000)), read: .milliseconds(Int64(timeout * 1000)))
+        configuration.redirectConfiguration = .disallow
+        do {
+            switch trust {
+            case .plainHTTP:
+                break
+            case .clusterCA(let caFile):
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .file(caFile)
+                configuration.tlsConfiguration = tls
+            case .clusterCAWithClient(let caFile, let certFile, let keyFile):
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .file(caFile)
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+                configuration.tlsConfiguration = tls
+            case .selfSigned:
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.certificateVerification = .none
+                configuration.tlsConfiguration = tls
+            }
+        } catch {
+            return .failed("cannot load TLS files: \(error)")
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outcome = await execute(url, client: client, timeout: timeout)
+        try? await client.shutdown()
+        return outcome
+    }
+
+    static func execute(_ url: String, client: HTTPClient, timeout: Double) async -> HTTPOutcome {
+        do {
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
+            return .answered(status: Int(response.status.code), body: String(buffer: body))
+        } catch {
+            return .failed(describe(error))
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("connectTimeout") || text.contains("deadlineExceeded") || text.contains("readTimeout") { return "timed out" }
+        return text
+    }
+
+    /// Whether something accepts connections on a Unix socket (containerd's gRPC socket).
+    public static func unixSocketAccepts(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+}
+
+extension HealthCheck {
+    /// Probes once; nil means healthy, otherwise what was seen.
+    public func probe() async -> String? {
+        switch self {
+        case .unixSocket(let path):
+            return HTTPProbe.unixSocketAccepts(path) ? nil : "nothing accepts connections on \(path) yet"
+        case .http(let url):
+            return Self.judge(await HTTPProbe.get(url))
+        case .https(let url, let caFile):
+            return Self.judge(await HTTPProbe.get(url, trust: .clusterCA(caFile: caFile)))
+        case .httpsSelfSigned(let url):
+            return Self.judge(await HTTPProbe.get(url, trust: .selfSigned))
+        }
+    }
+
+    static func judge(_ outcome: HTTPOutcome) -> String? {
+        switch outcome {
+        case .answered(200, _): return nil
+        case .answered(let status, let body): return "HTTP \(status): \(body.prefix(200))"
+        case .failed(let why): return why
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import KubescratchCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Removes every trace of kubescratch: processes, containers and their shims, mounts, cgroups, the bridge and
+/// veths, iptables chains, sysctl changes, host paths the components created, and the state folder.
+/// Works from any state, including after a crash of the kubelet or containerd (v1.20-notes.md, pitfall 16).
+public struct Reset: Sendable {
+    public let layout: StateLayout
+    public let bridge: String
+    let say: @Sendable (String) -> Void
+
+    public init(layout: StateLayout, bridge: String = ClusterNetwork().bridge, say: @escaping @Sendable (String) -> Void) {
+        self.layout = layout
+        self.bridge = bridge
+        self.say = say
+    }
+
+    public func run() async {
+        let supervisor = Supervisor(layout: layout)
+        let snapshot = HostSnapshot.load(layout: layout)
+
+        // Control plane and node agents first, containerd last: it holds the containers.
+        for component in ComponentID.allCases.reversed() where component != .containerd {
+            if let record = supervisor.record(component) {
+                say("stop \(component.name) (pid \(record.pid))")
+                await supervisor.stop(component, grace: 5)
+            }
+        }
+        if let record = supervisor.record(.containerd) {
+            say("stop containerd (pid \(record.pid))")
+            await supervisor.stop(.containerd, grace: 5)
+        }
+
+        // Shims keep containers alive without containerd; ours name our socket on their command line.
+        let shims = ProcessTable.allPIDs().filter { pid in
+            let words = ProcessTable.commandLine(pid)
+            return (words.first ?? "").contains("containerd-shim") && words.contains(layout.containerdSocket)
+        }
+        if !shims.isEmpty {
+            say("kill \(shims.count) containerd shim(s) of our containerd")
+            for pid in shims { kill(pid, SIGKILL) }
+        }
+        let podProcesses = killPodProcesses()
+        if podProcesses > 0 { say("kill \(podProcesses) leftover container process(es) in the kubepods cgroups") }
+        // Anything still running from our state folder (a component whose record was lost).
+        for pid in ProcessTable.allPIDs() {
+            let words = ProcessTable.commandLine(pid)
+            if words.contains(where: { $0.contains(layout.root + "/") }) && pid != getpid() {
+                say("kill pid \(pid): \(words.first ?? "?") uses \(layout.root)")
+                kill(pid, SIGKILL)
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(300))
+
+        let unmounted = unmountEverythingUnder(layout.root)
+        if unmounted > 0 { say("unmount \(unmounted) mount(s) under \(layout.root) (container root filesystems, pod network namespaces, volumes)") }
+        let cgroups = removePodCgroups()
+        if cgroups > 0 { say("remove \(cgroups) kubepods cgroup folder(s)") }
+
+        removeBridge()
+        let chains = IPTables.removeOurChains(keep: Set(snapshot?.chains ?? []))
+        if !chains.isEmpty { say("remove \(chains.count) iptables chain(s) (KUBE-*, CNI-*) and the rules that jump to them") }
+
+        if let snapshot {
+            for (name, value) in snapshot.sysctls.sorted(by: { $0.key < $1.key }) {
+                let path = "/proc/sys/\(name)"
+                let now = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                if let now, now != value {
+                    say("restore sysctl \(name.replacingOccurrences(of: "/", with: ".")) = \(value) (was \(now))")
+                    try? value.write(toFile: path, atomically: false, encoding: .utf8)
+                }
+            }
+            for path in HostSnapshot.hostPaths where !snapshot.existingPaths.contains(path) && FileManager.default.fileExists(atPath: path) {
+                if path == "/run/containerd", otherContainerdUses(path) { continue }
+                say("remove \(path) (created by the components)")
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+        if FileManager.default.fileExists(atPath: layout.root) {
+            say("remove \(layout.root)")
+            do {
+                try FileManager.default.removeItem(atPath: layout.root)
+            } catch {
+                say("could not remove \(layout.root) entirely: \(error). Something may still be mounted there: check `grep \(layout.root) /proc/self/mountinfo`.")
+            }
+        }
+    }
+
+    /// A system containerd keeps its own things in /run/containerd: never remove it from under it.
+    func otherContainerdUses(_ path: String) -> Bool {
+        ProcessTable.allPIDs().contains { pid in
+            let words = ProcessTable.commandLine(pid)
+            return (words.first ?? "").hasSuffix("containerd") && !words.contains(layout.containerdConfig)
+        }
+    }
+
+    func cgroupRoots() -> [String] {
+        let base = "/sys/fs/cgroup"
+        if FileManager.default.fileExists(atPath: "\(base)/cgroup.controllers") { return ["\(base)/kubepods"] }
+        let controllers = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        return controllers.map { "\(base)/\($0)/kubepods" }
+    }
+
+    /// Folders under each kubepods root, deepest first.
+    func podCgroupFolders() -> [String] {
+        var folders: [String] = []
+        for root in cgroupRoots() where FileManager.default.fileExists(atPath: root) {
+            var stack = [root]
+            while let folder = stack.popLast() {
+                folders.append(folder)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+                    var isDirectory: ObjCBool = false
+                    let full = "\(folder)/\(entry)"
+                    if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue {
+                        stack.append(full)
+                    }
+                }
+            }
+        }
+        return folders.sorted { $0.count > $1.count }
+    }
+
+    func killPodProcesses() -> Int {
+        var killed = Set<Int32>()
+        for _ in 0..<20 {
+            var found = false
+            for folder in podCgroupFolders() {
+                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
+                for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
+                    kill(pid, SIGKILL)
+                    killed.insert(pid)
+                    found = true
+                }
+            }
+            if !found { break }
+            usleep(100_000)
+        }
+        return killed.count
+    }
+
+    func removePodCgroups() -> Int {
+        var removed = 0
+        for folder in podCgroupFolders() where rmdir(folder) == 0 { removed += 1 }
+        return removed
+    }
+
+    /// Mount points under a folder, read from /proc/self/mountinfo (octal escapes decoded).
+    public static func mountPoints(under root: String) -> [String] {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { return nil }
+            let point = decodeOctal(String(fields[4]))
+            return point == root || point.hasPrefix(root + "/") ? point : nil
+        }
+    }
+
+    static func decodeOctal(_ text: String) -> String {
+        guard text.contains("\\") else { return text }
+        var bytes: [UInt8] = []
+        var chars = Array(text.utf8)[...]
+        while let c = chars.first {
+            if c == UInt8(ascii: "\\"), chars.count >= 4, let value = UInt8(String(decoding: chars.dropFirst().prefix(3), as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                chars = chars.dropFirst(4)
+            } else {
+                bytes.append(c)
+                chars = chars.dropFirst()
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func unmountEverythingUnder(_ root: String) -> Int {
+        var count = 0
+        for _ in 0..<10 {
+            let points = Self.mountPoints(under: root).sorted { $0.count > $1.count }
+            if points.isEmpty { break }
+            for point in points where umount2(point, Int32(MNT_DETACH)) == 0 { count += 1 }
+        }
+        return count
+    }
+
+    func removeBridge() {
+        guard FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)") else { return }
+        let ports = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(bridge)/brif")) ?? []
+        for port in ports {
+            say("delete veth \(port)")
+            _ = IPTables.run("ip", ["link", "delete", port])
+        }
+        say("delete bridge \(bridge)")
+        _ = IPTables.run("ip", ["link", "delete", bridge])
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import KubescratchCore
+
+/// A pod as containerd knows it: its sandbox, whether its containers run, and the IP CNI gave it.
+public struct RuntimePod: Sendable, Equatable {
+    public var name: String
+    public var namespace: String
+    public var sandboxID: String
+    public var running: Bool
+    public var ip: String?
+}
+
+/// Reads pods from our containerd (CRI namespace k8s.io) and the host-local IPAM folder: how stage 1 sees
+/// pods, since the standalone kubelet's /pods has no status (v1.20-notes.md, pitfall 18).
+public struct RuntimeInspector: Sendable {
+    public let context: EngineContext
+
+    public init(context: EngineContext) { self.context = context }
+
+    struct ContainerInfo: Decodable {
+        var ID: String
+        var Labels: [String: String]?
+    }
+
+    public func pods() async throws -> [RuntimePod] {
+        let ctr = context.binaries.ctr
+        let shell = context.shell
+        let ids = try await shell.run(ctr, context.ctrArguments(["containers", "ls", "-q"]), timeout: 10)
+        guard ids.succeeded else { throw ShellError.cannotStart("ctr containers ls", ids.combinedOutput) }
+        let tasks = try await shell.run(ctr, context.ctrArguments(["tasks", "ls"]), timeout: 10)
+        var running = Set<String>()
+        for line in tasks.stdout.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 3, fields[2] == "RUNNING" { running.insert(String(fields[0])) }
+        }
+        var sandboxes: [String: (name: String, namespace: String)] = [:]
+        var containersOfPod: [String: [String]] = [:]
+        for id in ids.stdout.split(separator: "\n").map(String.init) where !id.isEmpty {
+            let info = try await shell.run(ctr, context.ctrArguments(["containers", "info", id]), timeout: 10)
+            guard info.succeeded, let decoded = try? JSONDecoder().decode(ContainerInfo.self, from: Data(info.stdout.utf8)),
+                  let labels = decoded.Labels, let pod = labels["io.kubernetes.pod.name"] else { continue }
+            let namespace = labels["io.kubernetes.pod.namespace"] ?? "default"
+            if labels["io.cri-containerd.kind"] == "sandbox" {
+                sandboxes[id] = (pod, namespace)
+            } else if let sandbox = labels["io.kubernetes.sandbox.id"] {
+                containersOfPod[sandbox, default: []].append(id)
+            }
+        }
+        let addresses = ipamAddresses()
+        return sandboxes.map { id, pod in
+            let containers = containersOfPod[id] ?? []
+            return RuntimePod(name: pod.name, namespace: pod.namespace, sandboxID: id,
+                              running: running.contains(id) && !containers.isEmpty && containers.allSatisfy(running.contains),
+                              ip: addresses[id])
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// host-local keeps one file per address it handed out, named by the address and holding the sandbox's ID.
+    func ipamAddresses() -> [String: String] {
+        let folder = "\(context.layout.cniIPAMDir)/\(context.network.cniNetworkName)"
+        var result: [String: String] = [:]
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where ipv4(file, isIn: context.network.podSubnet) {
+            guard let text = try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8) else { continue }
+            let owner = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+            result[owner] = file
+        }
+        return result
+    }
+}

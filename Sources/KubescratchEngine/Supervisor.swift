@@ -1,0 +1,202 @@
+import Foundation
+import KubescratchCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the supervisor remembers of a started component, on disk, so a later invocation finds it.
+public struct ComponentRecord: Codable, Sendable, Equatable {
+    public var component: ComponentID
+    public var pid: Int32
+    /// The process's start time in clock ticks since boot (/proc/PID/stat): a PID reused by another process has another.
+    public var startTicks: UInt64
+    public var executable: String
+    public var arguments: [String]
+    public var kubeletMode: KubeletMode?
+    public var startedAt: Date
+    public var logFile: String
+}
+
+public enum ComponentState: String, Sendable, Codable {
+    case running
+    /// We started it and it is gone without being stopped.
+    case exited
+    case stopped
+}
+
+public enum SupervisorError: Error, CustomStringConvertible {
+    case missingBinary(ComponentID, String)
+    case spawnFailed(ComponentID, Int32)
+    public var description: String {
+        switch self {
+        case .missingBinary(let component, let path):
+            "\(component.name): no executable at \(path). Put the binaries in a folder and pass --bin-dir DIR, or run `kubescratch doctor`."
+        case .spawnFailed(let component, let code):
+            "\(component.name): could not start (\(String(cString: strerror(code))))"
+        }
+    }
+}
+
+/// Starts and stops the real component processes. Each runs in its own session and process group,
+/// with stdin closed and stdout/stderr appended to its own log file, so it outlives kubescratch
+/// (the learner can quit and resume) and never writes to the terminal.
+public struct Supervisor: Sendable {
+    public let layout: StateLayout
+
+    public init(layout: StateLayout) {
+        self.layout = layout
+    }
+
+    public func start(_ plan: ComponentPlan, kubeletMode: KubeletMode?) throws -> ComponentRecord {
+        guard FileManager.default.isExecutableFile(atPath: plan.executable) else {
+            throw SupervisorError.missingBinary(plan.component, plan.executable)
+        }
+        try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: layout.supervisorRecords, withIntermediateDirectories: true)
+        let logFile = layout.log(plan.component)
+        let banner = "\n==== kubescratch started \(plan.component.name) at \(Date()) ====\n\(plan.commandLine)\n\n"
+        if let handle = FileHandle(forWritingAtPath: logFile) {
+            handle.seekToEndOfFile()
+            handle.write(Data(banner.utf8))
+            try? handle.close()
+        } else {
+            FileManager.default.createFile(atPath: logFile, contents: Data(banner.utf8), attributes: [.posixPermissions: 0o600])
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A session of its own: Ctrl-C in our terminal does not reach it, and stop() can signal its whole group.
+        posix_spawnattr_setflags(&attributes, Int16(posixSpawnSetSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv = [plan.executable] + plan.arguments
+        let environment = plan.environment.map { "\($0.key)=\($0.value)" }.sorted()
+        var pid: pid_t = 0
+        let code = withCStrings(argv) { argvPointers in
+            withCStrings(environment) { envPointers in
+                posix_spawn(&pid, plan.executable, &actions, &attributes, argvPointers, envPointers)
+            }
+        }
+        guard code == 0 else { throw SupervisorError.spawnFailed(plan.component, code) }
+        let record = ComponentRecord(component: plan.component, pid: pid, startTicks: ProcessTable.startTicks(pid) ?? 0,
+                                     executable: plan.executable, arguments: plan.arguments, kubeletMode: kubeletMode,
+                                     startedAt: Date(), logFile: logFile)
+        try save(record)
+        return record
+    }
+
+    public func record(_ component: ComponentID) -> ComponentRecord? {
+        guard let data = FileManager.default.contents(atPath: layout.record(component)) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(ComponentRecord.self, from: data)
+    }
+
+    func save(_ record: ComponentRecord) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(record).write(to: URL(fileURLWithPath: layout.record(record.component)), options: .atomic)
+    }
+
+    public func state(_ component: ComponentID) -> ComponentState {
+        guard let record = record(component) else { return .stopped }
+        return isAlive(record) ? .running : .exited
+    }
+
+    public func runningRecord(_ component: ComponentID) -> ComponentRecord? {
+        guard let record = record(component), isAlive(record) else { return nil }
+        return record
+    }
+
+    public func isAlive(_ record: ComponentRecord) -> Bool {
+        // Reap it if it was our child and has exited, so it does not linger as a zombie.
+        var status: Int32 = 0
+        _ = waitpid(record.pid, &status, WNOHANG)
+        guard let ticks = ProcessTable.startTicks(record.pid), ProcessTable.state(record.pid) != "Z" else { return false }
+        return record.startTicks == 0 || ticks == record.startTicks
+    }
+
+    /// SIGTERM to the component's process group, then SIGKILL after the grace period. Forgets the record.
+    public func stop(_ component: ComponentID, grace: Double = 10) async {
+        guard let record = record(component) else { return }
+        if isAlive(record) {
+            kill(-record.pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(grace)
+            while isAlive(record), Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if isAlive(record) {
+                kill(-record.pid, SIGKILL)
+                while isAlive(record) { try? await Task.sleep(for: .milliseconds(20)) }
+            }
+        }
+        try? FileManager.default.removeItem(atPath: layout.record(component))
+    }
+
+    /// The last lines of a component's log, for error messages.
+    public func logTail(_ component: ComponentID, lines: Int = 15) -> String {
+        guard let data = FileManager.default.contents(atPath: layout.log(component)) else { return "(no log)" }
+        let text = String(decoding: data.suffix(64 * 1024), as: UTF8.self)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}
+
+/// glibc's POSIX_SPAWN_SETSID (spawn.h, glibc 2.26+); the macro does not import into Swift.
+let posixSpawnSetSID: Int32 = 0x80
+
+/// Facts read from /proc.
+public enum ProcessTable {
+    static func statFields(_ pid: Int32) -> [Substring]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after "pid (comm)": state is field 3, starttime field 22.
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    public static func startTicks(_ pid: Int32) -> UInt64? {
+        guard let fields = statFields(pid), fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+
+    public static func state(_ pid: Int32) -> String? {
+        statFields(pid).flatMap { $0.first.map(String.init) }
+    }
+
+    public static func commandLine(_ pid: Int32) -> [String] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public static func allPIDs() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+    }
+
+    public static func residentMemoryKiB(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "")
+        }
+        return nil
+    }
+}
+
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import KubescratchCore
+
+/// The lessons found in a folder, validated together.
+public struct LessonBook: Sendable {
+    public var lessons: [Lesson]
+    public var folder: String
+
+    public var stages: [Lesson] { lessons.filter { $0.stage != nil }.sorted { $0.stage! < $1.stage! } }
+    public func stage(_ number: Int) -> Lesson? { lessons.first { $0.stage == number } }
+
+    /// Reads every `*.md` in the folder; collects all errors rather than stopping at the first.
+    public static func load(folder: String, assetsDir: String?) throws -> LessonBook {
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".md") }.sorted()
+        var manifests: Set<String>?
+        if let assetsDir {
+            manifests = Set((try? FileManager.default.contentsOfDirectory(atPath: assetsDir))?.filter { $0.hasSuffix(".yaml") } ?? [])
+        }
+        let parser = LessonParser(knownManifests: manifests)
+        var lessons: [Lesson] = []
+        var errors: [LessonError] = []
+        for file in files where file != "README.md" {
+            let path = "\(folder)/\(file)"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                errors.append(LessonError(file: path, line: 1, message: "cannot read the file as UTF-8 text"))
+                continue
+            }
+            do {
+                lessons.append(try parser.parse(text, file: path))
+            } catch {
+                errors.append(error)
+            }
+        }
+        var seenStages: [Int: String] = [:]
+        for lesson in lessons {
+            guard let stage = lesson.stage else { continue }
+            if let other = seenStages[stage] {
+                errors.append(LessonError(file: lesson.file, line: 1, message: "stage \(stage) is also defined in \(other)"))
+            }
+            seenStages[stage] = lesson.file
+        }
+        if errors.isEmpty, lessons.contains(where: { $0.stage != nil }) {
+            let missing = (1...5).filter { seenStages[$0] == nil }
+            if !missing.isEmpty {
+                errors.append(LessonError(file: folder, line: 0, message: "no lesson for stage \(missing.map(String.init).joined(separator: ", "))"))
+            }
+        }
+        guard errors.isEmpty else { throw LessonBookError(errors: errors) }
+        return LessonBook(lessons: lessons, folder: folder)
+    }
+}
+
+public struct LessonBookError: Error, CustomStringConvertible {
+    public var errors: [LessonError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Moves the real node between stages: runs stages forward, and rewinds to the start of a stage to replay it.
+public final class Tutorial: @unchecked Sendable {
+    public let book: LessonBook
+    public let engine: Engine
+    let say: @Sendable (EngineEvent) -> Void
+
+    public init(book: LessonBook, engine: Engine) {
+        self.book = book
+        self.engine = engine
+        self.say = engine.emit
+    }
+
+    var context: EngineContext { engine.context }
+    var layout: StateLayout { context.layout }
+
+    public func loadProgress() -> TutorialProgress? {
+        guard let data = FileManager.default.contents(atPath: layout.progressFile) else { return nil }
+        return try? JSONDecoder().decode(TutorialProgress.self, from: data)
+    }
+
+    public var completedStage: Int { loadProgress()?.completedStage ?? 0 }
+
+    func saveProgress(_ stage: Int, unfinished: Int? = nil) throws {
+        let progress = TutorialProgress(completedStage: stage, unfinishedStage: unfinished, facts: context.facts, images: context.imageSource,
+                                binDir: context.binDir)
+        try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(progress).write(to: URL(fileURLWithPath: layout.progressFile), options: .atomic)
+    }
+
+    /// Components that should run after the completed stage but do not: they died or were stopped meanwhile.
+    public func missingComponents() -> [ComponentID] {
+        guard let lesson = book.stage(completedStage) else { return [] }
+        return lesson.components.filter { context.supervisor.runningRecord($0) == nil }
+    }
+
+    /// Starts again what died since the last run, with the same plan it had.
+    public func restartMissing() async throws {
+        for component in missingComponents() {
+            say(.note("\(component.name) should be running after stage \(completedStage) but is not (see \(layout.log(component))): starting it again"))
+            let mode: KubeletMode = completedStage >= 2 ? .cluster : .standalone
+            let step = Step(id: "restart-\(component.name)", title: "Start \(component.name) again", kind: .action(.start(component, mode), expectFailure: nil))
+            let result = await engine.run(step)
+            if case .failed(let detail) = result { throw StageFailure(stage: completedStage, step: step, detail: detail) }
+        }
+    }
+
+    /// Runs the stages after the last completed one, up to `through`.
+    public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+        if let unfinished = loadProgress()?.unfinishedStage {
+            say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
+            try await rewindUnfinished(unfinished)
+        }
+        try await restartMissing()
+        var next = completedStage + 1
+        if next > last {
+            say(.note("the node is already at the end of stage \(completedStage); `kubescratch stage N` replays a stage"))
+        }
+        while next <= last {
+            guard let lesson = book.stage(next) else { throw TutorialError.noLesson(next) }
+            try saveProgress(next - 1, unfinished: next)
+            try await engine.runStage(lesson, beforeStep: beforeStep)
+            try saveProgress(next)
+            next += 1
+        }
+    }
+
+    /// Brings the node to the start of `stage` (rewinding or fast-forwarding), then runs it.
+    public func replay(stage target: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+        guard book.stage(target) != nil else { throw TutorialError.noLesson(target) }
+        try await moveToStart(of: target)
+        try await run(through: target, beforeStep: beforeStep)
+    }
+
+    /// Undoes a stage's partial work with its (idempotent) rewind steps, or resets for stage 1.
+    func rewindUnfinished(_ stage: Int) async throws {
+        guard stage > 1, let lesson = book.stage(stage) else {
+            await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
+            return
+        }
+        try await engine.runStage(lesson, steps: lesson.rewind, title: "Rewind stage \(stage)")
+        try saveProgress(stage - 1)
+    }
+
+    /// Leaves the node as it was at the end of stage `target - 1`.
+    public func moveToStart(of target: Int) async throws {
+        let current = completedStage
+        if target == 1 {
+            say(.note("stage 1 starts from an empty node: resetting"))
+            await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
+            return
+        }
+        if current >= target {
+            do {
+                try await restartMissing()
+                for stage in stride(from: current, through: target, by: -1) {
+                    guard let lesson = book.stage(stage) else { throw TutorialError.noLesson(stage) }
+                    say(.note("rewinding stage \(stage)"))
+                    try await engine.runStage(lesson, steps: lesson.rewind, title: "Rewind stage \(stage)")
+                    try saveProgress(stage - 1)
+                }
+                return
+            } catch let failure as StageFailure {
+                say(.note("rewinding failed (\(failure.detail)); starting from an empty node instead"))
+                await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
+            }
+        }
+        // Fast-forward through the stages before the target.
+        try await run(through: target - 1)
+    }
+}
+
+public enum TutorialError: Error, CustomStringConvertible {
+    case noLesson(Int)
+    public var description: String {
+        switch self {
+        case .noLesson(let stage): "no lesson for stage \(stage) in the lessons folder"
+        }
+    }
+}

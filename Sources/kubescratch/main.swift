@@ -1,0 +1,4 @@
+import KubescratchCommands
+
+// The whole executable: parse, run, exit with the command's status.
+await Kubescratch.runAsRoot()
