@@ -2,7 +2,10 @@ import Foundation
 import KubescratchCore
 
 /// A pod as containerd knows it: its sandbox, whether its containers run, and the IP CNI gave it.
+/// A static pod's name carries its node's: `web-static` on node `vm` is `web-static-vm`.
 public struct RuntimePod: Sendable, Equatable {
+    public func isNamed(_ pod: String, node: String) -> Bool { name == pod || name == "\(pod)-\(node)" }
+
     public var name: String
     public var namespace: String
     public var sandboxID: String
@@ -33,22 +36,24 @@ public struct RuntimeInspector: Sendable {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if fields.count >= 3, fields[2] == "RUNNING" { running.insert(String(fields[0])) }
         }
-        var sandboxes: [String: (name: String, namespace: String)] = [:]
+        var sandboxes: [String: (name: String, namespace: String, uid: String)] = [:]
         var containersOfPod: [String: [String]] = [:]
         for id in ids.stdout.split(separator: "\n").map(String.init) where !id.isEmpty {
             let info = try await shell.run(ctr, context.ctrArguments(["containers", "info", id]), timeout: 10)
             guard info.succeeded, let decoded = try? JSONDecoder().decode(ContainerInfo.self, from: Data(info.stdout.utf8)),
                   let labels = decoded.Labels, let pod = labels["io.kubernetes.pod.name"] else { continue }
             let namespace = labels["io.kubernetes.pod.namespace"] ?? "default"
+            // Containers name their pod by UID, not by sandbox ID.
+            let uid = labels["io.kubernetes.pod.uid"] ?? ""
             if labels["io.cri-containerd.kind"] == "sandbox" {
-                sandboxes[id] = (pod, namespace)
-            } else if let sandbox = labels["io.kubernetes.sandbox.id"] {
-                containersOfPod[sandbox, default: []].append(id)
+                sandboxes[id] = (pod, namespace, uid)
+            } else {
+                containersOfPod[uid, default: []].append(id)
             }
         }
         let addresses = ipamAddresses()
         return sandboxes.map { id, pod in
-            let containers = containersOfPod[id] ?? []
+            let containers = containersOfPod[pod.uid] ?? []
             return RuntimePod(name: pod.name, namespace: pod.namespace, sandboxID: id,
                               running: running.contains(id) && !containers.isEmpty && containers.allSatisfy(running.contains),
                               ip: addresses[id])
@@ -61,7 +66,7 @@ public struct RuntimeInspector: Sendable {
         var result: [String: String] = [:]
         for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where ipv4(file, isIn: context.network.podSubnet) {
             guard let text = try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8) else { continue }
-            let owner = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+            let owner = text.split(whereSeparator: { $0.isNewline }).first.map(String.init) ?? ""
             result[owner] = file
         }
         return result
