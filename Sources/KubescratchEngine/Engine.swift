@@ -129,10 +129,12 @@ public final class Engine: @unchecked Sendable {
         case .kubectl(let arguments):
             return try await kubectl(arguments.map(context.values.argument), timeout: timeout)
         case .cleanupProxyRules:
-            let proxy = context.binaries.path(.kubeProxy)
-            emit(.command("\(proxy) --cleanup"))
-            let result = try await context.shell.run(proxy, ["--cleanup"], timeout: timeout)
-            return result.succeeded ? .done("kube-proxy removed its rules") : .commandFailed(result.combinedOutput)
+            // `kube-proxy --cleanup` also tears down IPVS sets and fails where ipset is not installed.
+            emit(.command("iptables -t nat -S | grep -- '-N KUBE-'   # then for each of kube-proxy's chains: -D the rules jumping to it, -F, -X"))
+            let keep = Set(HostSnapshot.load(layout: layout)?.chains ?? [])
+            let removed = IPTables.removeOurChains(keep: keep, matching: IPTables.isKubeProxys)
+            if !removed.isEmpty { emit(.output(removed.joined(separator: "\n"))) }
+            return .done("removed \(removed.count) chain(s) kube-proxy had written")
         case .wipeEtcdData:
             guard context.supervisor.runningRecord(.etcd) == nil else { return .commandFailed("etcd is still running") }
             emit(.command("rm -rf \(layout.etcdData)"))

@@ -51,6 +51,12 @@ public enum IPTables {
 
     public static func isOurs(_ chain: String) -> Bool { chain.hasPrefix("KUBE-") || chain.hasPrefix("CNI-") }
 
+    /// The chains only kube-proxy writes; the kubelet keeps its own (KUBE-FIREWALL, KUBE-MARK-*, KUBE-KUBELET-CANARY).
+    public static func isKubeProxys(_ chain: String) -> Bool {
+        let kubelets: Set = ["KUBE-FIREWALL", "KUBE-MARK-DROP", "KUBE-MARK-MASQ", "KUBE-KUBELET-CANARY"]
+        return chain.hasPrefix("KUBE-") && !kubelets.contains(chain)
+    }
+
     /// "iptables/nat/KUBE-SERVICES"-style names of every KUBE-*/CNI-* chain present now.
     public static func ourChainsPresent() -> [String] {
         var found: [String] = []
@@ -85,14 +91,14 @@ public enum IPTables {
 
     /// Deletes every rule that jumps to one of our chains, then the chains. Chains in `keep` were there before us.
     @discardableResult
-    public static func removeOurChains(keep: Set<String>) -> [String] {
+    public static func removeOurChains(keep: Set<String>, matching isTarget: (String) -> Bool = isOurs) -> [String] {
         var removed: [String] = []
         for program in programs {
             for table in tables {
                 let listing = run(program, ["-w", "-t", table, "-S"]).split(separator: "\n")
                 let chains = listing.filter { $0.hasPrefix("-N ") || $0.hasPrefix("-P ") }
                     .map { String($0.split(separator: " ")[1]) }
-                let ours = chains.filter { isOurs($0) && !keep.contains("\(program)/\(table)/\($0)") }
+                let ours = chains.filter { isTarget($0) && !keep.contains("\(program)/\(table)/\($0)") }
                 guard !ours.isEmpty else { continue }
                 let oursSet = Set(ours)
                 // Rules elsewhere that jump into our chains, deleted by number from the bottom up.
