@@ -54,6 +54,9 @@ struct StageCommand: AsyncParsableCommand {
     @Argument(help: "The stage to replay (1-5).")
     var number: Int
 
+    @Flag(name: .long, help: "Plain text output (the only output this command has so far; kept for scripts).")
+    var plain = false
+
     @Flag(name: .long, help: "Never wait for a key.")
     var yes = false
 
@@ -69,7 +72,7 @@ struct StageCommand: AsyncParsableCommand {
         try await Session.run(node: node, yes: yes, showProse: !stepsOnly) { tutorial, beforeStep in
             let started = Date()
             try await tutorial.moveToStart(of: number)
-            print(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
+            say(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
             try await tutorial.run(through: number, beforeStep: beforeStep)
         }
     }
@@ -85,8 +88,8 @@ enum Session {
         let printer = PlainPrinter(showProse: showProse)
         let engine = Engine(context: context) { printer.handle($0) }
         let tutorial = Tutorial(book: book, engine: engine)
-        print("kubescratch: node \(context.facts.nodeName) (\(context.facts.nodeIP)), Kubernetes \(context.facts.kubernetes), containerd \(context.facts.containerd), etcd \(context.facts.etcd), cgroup v\(context.facts.cgroupVersion)")
-        print("state in \(context.layout.root); to look around in another terminal: export KUBECONFIG=\(context.layout.adminKubeconfig)")
+        say("kubescratch: node \(context.facts.nodeName) (\(context.facts.nodeIP)), Kubernetes \(context.facts.kubernetes), containerd \(context.facts.containerd), etcd \(context.facts.etcd), cgroup v\(context.facts.cgroupVersion)")
+        say("state in \(context.layout.root); to look around in another terminal: export KUBECONFIG=\(context.layout.adminKubeconfig)")
 
         let interactive = !yes && isatty(0) == 1
         let pause: @Sendable (Step) async -> Void = { _ in
@@ -110,7 +113,7 @@ enum Session {
                 """)
         }
         let times = printer.stageTimes.map { "\($0.0) \(String(format: "%.1f", $0.1)) s" }.joined(separator: ", ")
-        print(String(format: "\nfinished in %.1f s%@", Date().timeIntervalSince(started), times.isEmpty ? "" : " (\(times))"))
+        say(String(format: "\nfinished in %.1f s%@", Date().timeIntervalSince(started), times.isEmpty ? "" : " (\(times))"))
     }
 }
 
@@ -145,4 +148,9 @@ enum Interrupts {
             return value
         }
     }
+}
+
+/// Writes a line straight to standard output, in order with the printer's unbuffered writes.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

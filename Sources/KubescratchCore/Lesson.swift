@@ -65,8 +65,9 @@ public enum Action: Sendable, Equatable {
     case removeStaticPod(String)
     /// `kubectl apply -f` a manifest from assets/.
     case apply(String)
-    /// `kubectl delete -f` a manifest from assets/ (and wait until it is gone).
-    case delete(String)
+    /// `kubectl delete -f` a manifest from assets/ and wait until it is gone; with `force`, remove the API
+    /// object at once and let the kubelet stop the containers afterwards (for rewinds).
+    case delete(String, force: Bool)
     /// Any kubectl command, with the admin kubeconfig. `{node}` stands for the node's name.
     case kubectl([String])
     /// Remove the iptables rules kube-proxy wrote (`kube-proxy --cleanup`), after kube-proxy stops.

@@ -129,7 +129,7 @@ public struct LessonParser: Sendable {
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
-                                      "count", "replicas", "status", "service", "host", "component", "selector"] + Self.actionKeys)
+                                      "count", "replicas", "status", "service", "host", "component", "selector", "force"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -193,7 +193,12 @@ public struct LessonParser: Sendable {
         case "static-pod": return .installStaticPod(try manifest(fields, "static-pod"))
         case "remove-static-pod": return .removeStaticPod(try manifest(fields, "remove-static-pod"))
         case "apply": return .apply(try manifest(fields, "apply"))
-        case "delete": return .delete(try manifest(fields, "delete"))
+        case "delete":
+            let force = try fields.optionalString("force")
+            guard force == nil || force == "true" || force == "false" else {
+                throw LessonError(file: fields.file, line: fields.line(of: "force"), message: "force must be true or false")
+            }
+            return .delete(try manifest(fields, "delete"), force: force == "true")
         case "kubectl":
             let words = try fields.stringList("kubectl").map { $0.0 }
             guard !words.isEmpty else {

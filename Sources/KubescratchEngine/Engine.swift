@@ -122,10 +122,10 @@ public final class Engine: @unchecked Sendable {
         case .apply(let manifest):
             let path = try renderedAsset(manifest)
             return try await kubectl(["apply", "-f", path], timeout: timeout)
-        case .delete(let manifest):
+        case .delete(let manifest, let force):
             let path = try renderedAsset(manifest)
-            return try await kubectl(["delete", "-f", path, "--ignore-not-found", "--wait=true", "--timeout=\(Int(timeout))s"],
-                                     timeout: timeout + 10)
+            let how = force ? ["--grace-period=0", "--force"] : ["--wait=true", "--timeout=\(Int(timeout))s"]
+            return try await kubectl(["delete", "-f", path, "--ignore-not-found"] + how, timeout: timeout + 10)
         case .kubectl(let arguments):
             return try await kubectl(arguments.map(context.values.argument), timeout: timeout)
         case .cleanupProxyRules:

@@ -142,6 +142,10 @@ public final class Tutorial: @unchecked Sendable {
 
     /// Leaves the node as it was at the end of stage `target - 1`.
     public func moveToStart(of target: Int) async throws {
+        if let unfinished = loadProgress()?.unfinishedStage {
+            say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
+            try await rewindUnfinished(unfinished)
+        }
         let current = completedStage
         if target == 1 {
             say(.note("stage 1 starts from an empty node: resetting"))

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# After `kubescratch reset`: nothing of ours may be left. Prints each finding; exits 1 if any.
+set -u
+state=${KUBESCRATCH_STATE_DIR:-/var/lib/kubescratch}
+found=0
+fail() { echo "RESIDUE: $*"; found=1; }
+
+# Live processes only: this sandbox's PID 1 does not reap orphans, so zombies (state Z) stay listed.
+for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+  [ -r /proc/$pid/stat ] || continue
+  st=$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)
+  [ "$st" = "Z" ] && continue
+  cmd=$(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null)
+  case "$cmd" in
+    *kube-apiserver*|*kube-scheduler*|*kube-controller-manager*|*kube-proxy*|*/kubelet\ *|*etcd\ --name*|*"$state"*|*containerd-shim*|*"httpd -f -p 80"*|*"sleep infinity"*)
+      fail "process $pid: $cmd" ;;
+  esac
+done
+grep -q " $state" /proc/self/mountinfo && fail "mounts under $state: $(grep " $state" /proc/self/mountinfo | awk '{print $5}' | head -5)"
+ip link show cni0 >/dev/null 2>&1 && fail "bridge cni0 exists"
+veths=$(ip -o link show type veth 2>/dev/null | awk '{print $2}' | sort)
+[ "$veths" != "${BASELINE_VETHS:-}" ] && fail "veths now: $veths (before: ${BASELINE_VETHS:-none})"
+for t in iptables ip6tables; do
+  rules=$($t-save 2>/dev/null | grep -E 'KUBE-|CNI-' | head -5)
+  [ -n "$rules" ] && fail "$t chains/rules: $rules"
+done
+[ -e "$state" ] && fail "$state still exists"
+for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/libexec/kubernetes /run/mount /root/.kube; do
+  case " ${BASELINE_PATHS:-} " in *" $p "*) continue ;; esac
+  [ -e "$p" ] && fail "$p exists"
+done
+ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null | grep -q . && fail "kubepods cgroups remain"
+ss -ltnH 2>/dev/null | grep -E ':(2379|2380|6443|10248|10249|10250|10256|10257|10259|30080) ' && fail "ports still listening"
+[ $found = 0 ] && echo "residue check: clean"
+exit $found

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The end-to-end lane: the real Kubernetes v1.20.2 components, stage by stage, on this machine.
+# Needs root and the packages of scripts/install-host-packages.sh. Fails loudly; never skips.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+BIN=$(bash scripts/build-kubernetes-from-debian-source.sh | tail -1)
+export BIN
+export KUBESCRATCH_STATE_DIR=${KUBESCRATCH_STATE_DIR:-/var/lib/kubescratch}
+ks=("$repo/.build/debug/kubescratch")
+[ -x "${ks[0]}" ] || { echo "e2e: build kubescratch first (swift build)"; exit 1; }
+common=(--yes --offline --bin-dir "$BIN")
+
+echo "== e2e: reset (the machine may be dirty from an earlier killed run)"
+"${ks[@]}" reset
+
+export NODE_NAME=$(hostname | tr 'A-Z' 'a-z')
+export NODE_IP=$(ip -4 route show default | awk '{for (i=1;i<NF;i++) if ($i=="dev") print $(i+1)}' | head -1 | xargs -I{} ip -4 -o addr show dev {} | awk '{print $4}' | cut -d/ -f1 | head -1)
+export BASELINE_VETHS=$(ip -o link show type veth 2>/dev/null | awk '{print $2}' | sort)
+export BASELINE_PATHS=$(for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/libexec/kubernetes /run/mount /root/.kube; do [ -e $p ] && echo -n "$p "; done; true)
+echo "== e2e: node $NODE_NAME at $NODE_IP, binaries in $BIN"
+
+# Egress audit: every new connection made while the cluster runs is logged by conntrack. An empty chain
+# hooked with a conntrack match makes the kernel track flows even before kube-proxy and CNI add rules.
+audit_dir=$(mktemp -d)
+for t in iptables ip6tables; do
+  $t -w -N E2E-EGRESS-AUDIT 2>/dev/null || true
+  $t -w -A OUTPUT -m conntrack --ctstate NEW -j E2E-EGRESS-AUDIT
+  $t -w -A FORWARD -m conntrack --ctstate NEW -j E2E-EGRESS-AUDIT
+done
+conntrack -E -e NEW -f ipv4 >"$audit_dir/ipv4" 2>/dev/null & ct4=$!
+conntrack -E -e NEW -f ipv6 >"$audit_dir/ipv6" 2>/dev/null & ct6=$!
+stop_audit() {
+  kill $ct4 $ct6 2>/dev/null || true
+  for t in iptables ip6tables; do
+    $t -w -D OUTPUT -m conntrack --ctstate NEW -j E2E-EGRESS-AUDIT 2>/dev/null || true
+    $t -w -D FORWARD -m conntrack --ctstate NEW -j E2E-EGRESS-AUDIT 2>/dev/null || true
+    $t -w -X E2E-EGRESS-AUDIT 2>/dev/null || true
+  done
+}
+trap 'stop_audit; echo "== e2e: FAILED; component logs:"; for f in $KUBESCRATCH_STATE_DIR/logs/*.log; do echo "--- $f"; tail -20 "$f"; done 2>/dev/null; "${ks[@]}" reset >/dev/null 2>&1 || true' ERR
+
+timings=()
+seconds_since() { local ms=$(( ($(date +%s%N) - $1) / 1000000 )); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
+run_stage() {  # run_stage N: run through stage N, then assert the real state
+  local n=$1
+  local start=$(date +%s%N)
+  "${ks[@]}" run --through "$n" --plain "${common[@]}" | tee "$audit_dir/stage$n.out"
+  timings+=("stage $n: $(seconds_since "$start") s")
+  python3 tests/e2e/assert_stage.py "$n"
+}
+
+echo "== e2e: stages 1-5, one at a time"
+for n in 1 2 3 4 5; do run_stage "$n"; done
+
+echo "== e2e: diagram-free status check"
+"${ks[@]}" status --json | python3 -c '
+import json, sys
+report = json.load(sys.stdin)
+assert report["completedStage"] == 5, report["completedStage"]
+bad = [c for c in report["components"] if c["state"] != "running" or not c["healthy"]]
+assert not bad, bad
+print("  ok: status says all 7 components running and healthy")'
+
+echo "== e2e: replay stage 3"
+start=$(date +%s%N)
+"${ks[@]}" stage 3 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay3.out"
+timings+=("replay stage 3 (rewind 5,4,3 + run 3): $(seconds_since "$start") s")
+grep -q "back at the start of stage 3" "$audit_dir/replay3.out"
+python3 tests/e2e/assert_stage.py 3
+for n in 4 5; do run_stage "$n"; done
+
+echo "== e2e: reset"
+start=$(date +%s%N)
+"${ks[@]}" reset
+timings+=("reset from stage 5: $(seconds_since "$start") s")
+trap - ERR
+stop_audit
+bash tests/e2e/residue_check.sh
+
+echo "== e2e: egress audit (every new flow must stay on this node)"
+python3 - "$audit_dir" "$NODE_IP" <<'PY'
+import ipaddress, re, sys, pathlib
+folder, node_ip = pathlib.Path(sys.argv[1]), sys.argv[2]
+allowed = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", f"{node_ip}/32", "10.200.0.0/24", "224.0.0.0/4", "::1/128", "ff00::/8", "fe80::/10")]
+flows, bad = 0, []
+for name in ("ipv4", "ipv6"):
+    for line in (folder / name).read_text().splitlines():
+        match = re.search(r"dst=(\S+)", line)
+        if not match:
+            continue
+        flows += 1
+        if not any(ipaddress.ip_address(match.group(1)) in net for net in allowed):
+            bad.append(line.strip())
+if bad:
+    print("EGRESS: connections left the node:\n" + "\n".join(bad[:20]))
+    sys.exit(1)
+print(f"  ok: {flows} new flows, all to loopback, {node_ip} or the pod bridge")
+PY
+
+echo "== e2e: timings"
+printf '  %s\n' "${timings[@]}"
+grep -h "━━ stage .* done in" "$audit_dir"/stage*.out | sed 's/━━ //; s/ ━━//; s/^/  (inside kubescratch) /'
+rm -rf "$audit_dir"
+echo "e2e: PASS"
