@@ -124,7 +124,7 @@ public struct ImageBuilder: Sendable {
         try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: "\(layout)/oci-layout", atomically: true, encoding: .utf8)
 
         let archive = "\(folder)/\(safeName).tar"
-        let tarArchive = try await shell.run(tar, ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-C", layout, "-cf", archive, "."])
+        let tarArchive = try await shell.run(tar, ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "-C", layout, "-cf", archive, "."])
         guard tarArchive.succeeded else { throw BuildError.tarFailed(tarArchive.combinedOutput) }
         return BuiltImage(name: name, archive: archive)
     }

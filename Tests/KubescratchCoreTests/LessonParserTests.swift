@@ -1,0 +1,141 @@
+import Foundation
+import KubescratchCore
+import Testing
+
+@Suite struct LessonParserTests {
+    let parser = LessonParser(knownManifests: ["pod.yaml"])
+
+    func parse(_ text: String) throws(LessonError) -> Lesson { try parser.parse(text, file: "x.md") }
+
+    func error(_ text: String) -> LessonError? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    let good = """
+        ---
+        title: Test
+        stage: 2
+        components: [containerd, kubelet]
+        rewind:
+          - { id: undo, title: Undo, stop: kubelet }
+        ---
+        # Heading
+
+        Some prose.
+
+        ```step
+        id: start
+        title: Start the kubelet
+        start: kubelet
+        mode: standalone
+        timeout: 30
+        ```
+
+        More prose.
+
+        ```step
+        id: pending
+        title: Stays pending
+        check: pod-unscheduled
+        pod: p
+        hold: 5s
+        ```
+
+        Closing words.
+        """
+
+    @Test func parsesStepsProseAndRewind() throws {
+        let lesson = try parse(good)
+        #expect(lesson.stage == 2)
+        #expect(lesson.components == [.containerd, .kubelet])
+        #expect(lesson.steps.map(\.id) == ["start", "pending"])
+        #expect(lesson.steps[0].kind == .action(.start(.kubelet, .standalone), expectFailure: nil))
+        #expect(lesson.steps[0].timeoutSeconds == 30)
+        #expect(lesson.steps[0].prose == "# Heading\n\nSome prose.")
+        #expect(lesson.steps[0].line == 13)
+        #expect(lesson.steps[1].kind == .check(.podUnscheduled("p")))
+        #expect(lesson.steps[1].holdSeconds == 5)
+        #expect(lesson.rewind.map(\.kind) == [.action(.stop(.kubelet), expectFailure: nil)])
+        #expect(lesson.closing == "Closing words.")
+    }
+
+    @Test func unknownActionOrCheckSaysWhatIsExpected() throws {
+        let unknownCheck = try #require(error(good.replacingOccurrences(of: "check: pod-unscheduled", with: "check: pod-flying")))
+        #expect(unknownCheck.line == 25)
+        #expect(unknownCheck.message.contains("unknown check 'pod-flying'"))
+        let unknownField = try #require(error(good.replacingOccurrences(of: "start: kubelet", with: "launch: kubelet")))
+        #expect(unknownField.message.contains("unknown field 'launch'"))
+        #expect(unknownField.line == 15)
+    }
+
+    @Test func missingFieldIsNamed() throws {
+        let missing = try #require(error(good.replacingOccurrences(of: "title: Start the kubelet\n", with: "")))
+        #expect(missing.message == "missing field 'title'")
+    }
+
+    @Test func badYAMLHasALine() throws {
+        let bad = try #require(error(good.replacingOccurrences(of: "mode: standalone", with: "mode: [standalone")))
+        #expect(bad.message.contains("not valid YAML"))
+        #expect(bad.line >= 12)
+    }
+
+    @Test func duplicateIdsAreRejected() throws {
+        let duplicate = try #require(error(good.replacingOccurrences(of: "id: pending", with: "id: start")))
+        #expect(duplicate.message.contains("duplicate step id 'start'"))
+    }
+
+    @Test func unknownManifestAndComponentAreRejected() throws {
+        let text = good.replacingOccurrences(of: "start: kubelet\nmode: standalone", with: "apply: nothere.yaml")
+        #expect(try #require(error(text)).message.contains("no manifest 'nothere.yaml'"))
+        let component = good.replacingOccurrences(of: "start: kubelet", with: "start: docker")
+        #expect(try #require(error(component)).message.contains("unknown component 'docker'"))
+        let frontComponent = good.replacingOccurrences(of: "[containerd, kubelet]", with: "[containerd, dockerd]")
+        #expect(try #require(error(frontComponent)).line == 4)
+    }
+
+    @Test func aStepDoesExactlyOneThing() throws {
+        let two = good.replacingOccurrences(of: "mode: standalone", with: "mode: standalone\nstop: etcd")
+        #expect(try #require(error(two)).message.contains("has start and stop"))
+        let none = good.replacingOccurrences(of: "start: kubelet\nmode: standalone\n", with: "")
+        #expect(try #require(error(none)).message.contains("does nothing"))
+    }
+
+    @Test func structureErrors() throws {
+        #expect(try #require(error("# no front matter")).message.contains("expected front matter"))
+        #expect(try #require(error("---\ntitle: x\n")).message.contains("not closed"))
+        let unclosed = good.replacingOccurrences(of: "Closing words.", with: "```step\nid: z\ntitle: z\nstop: etcd")
+        #expect(try #require(error(unclosed)).message.contains("step block is not closed"))
+        let noStage = good.replacingOccurrences(of: "stage: 2\n", with: "")
+        #expect(try #require(error(noStage)).message.contains("steps need a stage"))
+        let stageSix = good.replacingOccurrences(of: "stage: 2", with: "stage: 6")
+        #expect(try #require(error(stageSix)).message.contains("stage must be 1 to 5"))
+    }
+
+    @Test func errorsPrintAsFileLineMessage() {
+        #expect(LessonError(file: "a.md", line: 3, message: "m").description == "a.md:3: m")
+    }
+
+    /// The shipped lessons: every stage, valid, and each stage's steps in a sensible order.
+    @Test func shippedLessonsAreValid() throws {
+        let manifests = Set(try FileManager.default.contentsOfDirectory(atPath: Repo.assets).filter { $0.hasSuffix(".yaml") })
+        let parser = LessonParser(knownManifests: manifests)
+        var stages: [Int: Lesson] = [:]
+        for file in try FileManager.default.contentsOfDirectory(atPath: Repo.lessons) where file.hasSuffix(".md") {
+            let lesson = try parser.parse(String(contentsOfFile: "\(Repo.lessons)/\(file)", encoding: .utf8), file: file)
+            if let stage = lesson.stage { stages[stage] = lesson }
+        }
+        #expect(stages.keys.sorted() == [1, 2, 3, 4, 5])
+        // Each stage starts the component it is named for, and the last stage has them all.
+        let starts: [Int: ComponentID] = [2: .kubeAPIServer, 3: .kubeScheduler, 4: .kubeControllerManager, 5: .kubeProxy]
+        for (stage, component) in starts {
+            #expect(stages[stage]!.steps.contains { $0.kind == .action(.start(component, .cluster), expectFailure: nil) }, "stage \(stage)")
+            #expect(stages[stage]!.rewind.isEmpty == false, "stage \(stage) needs rewind steps for replay")
+        }
+        #expect(Set(stages[5]!.components) == Set(ComponentID.allCases))
+    }
+}
