@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end lane: the real Kubernetes v1.20.2 components, stage by stage, on this machine.
 # Needs root and the packages of scripts/install-host-packages.sh. Fails loudly; never skips.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 
@@ -42,6 +42,8 @@ stop_audit() {
 trap 'stop_audit; echo "== e2e: FAILED; component logs:"; for f in $KUBESCRATCH_STATE_DIR/logs/*.log; do echo "--- $f"; tail -20 "$f"; done 2>/dev/null; "${ks[@]}" reset >/dev/null 2>&1 || true' ERR
 
 timings=()
+passed=0
+pass() { passed=$((passed + 1)); }
 seconds_since() { local ms=$(( ($(date +%s%N) - $1) / 1000000 )); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
 run_stage() {  # run_stage N: run through stage N, then assert the real state
   local n=$1
@@ -49,6 +51,7 @@ run_stage() {  # run_stage N: run through stage N, then assert the real state
   "${ks[@]}" run --through "$n" --plain "${common[@]}" | tee "$audit_dir/stage$n.out"
   timings+=("stage $n: $(seconds_since "$start") s")
   python3 tests/e2e/assert_stage.py "$n"
+  pass
 }
 
 echo "== e2e: stages 1-5, one at a time"
@@ -62,6 +65,7 @@ assert report["completedStage"] == 5, report["completedStage"]
 bad = [c for c in report["components"] if c["state"] != "running" or not c["healthy"]]
 assert not bad, bad
 print("  ok: status says all 7 components running and healthy")'
+pass
 
 echo "== e2e: replay stage 3"
 start=$(date +%s%N)
@@ -69,6 +73,7 @@ start=$(date +%s%N)
 timings+=("replay stage 3 (rewind 5,4,3 + run 3): $(seconds_since "$start") s")
 grep -q "back at the start of stage 3" "$audit_dir/replay3.out"
 python3 tests/e2e/assert_stage.py 3
+pass
 for n in 4 5; do run_stage "$n"; done
 
 echo "== e2e: reset"
@@ -78,6 +83,7 @@ timings+=("reset from stage 5: $(seconds_since "$start") s")
 trap - ERR
 stop_audit
 bash tests/e2e/residue_check.sh
+pass
 
 echo "== e2e: egress audit (every new flow must stay on this node)"
 python3 - "$audit_dir" "$NODE_IP" <<'PY'
@@ -98,9 +104,11 @@ if bad:
     sys.exit(1)
 print(f"  ok: {flows} new flows, all to loopback, {node_ip} or the pod bridge")
 PY
+pass
 
 echo "== e2e: timings"
 printf '  %s\n' "${timings[@]}"
 grep -h "━━ stage .* done in" "$audit_dir"/stage*.out | sed 's/━━ //; s/ ━━//; s/^/  (inside kubescratch) /'
 rm -rf "$audit_dir"
 echo "e2e: PASS"
+echo "e2e: $passed passed, 0 failed"

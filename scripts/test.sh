@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command: build, unit tests, lesson validation, then the end-to-end lane
+# on the real Kubernetes components (needs root; see tests/e2e/run.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build --build-tests
+swift test
+.build/debug/kubescratch lessons check lessons
+
+if [ "${KUBESCRATCH_SKIP_E2E:-0}" = 1 ]; then
+  if [ "${CI:-}" = true ]; then echo "KUBESCRATCH_SKIP_E2E is not allowed in CI"; exit 1; fi
+  echo "end-to-end lane skipped (KUBESCRATCH_SKIP_E2E=1)"
+  exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "the end-to-end lane needs root (it starts containerd, the kubelet, iptables rules): run with sudo, or KUBESCRATCH_SKIP_E2E=1 for unit tests only"; exit 1; }
+bash tests/e2e/run.sh
