@@ -108,6 +108,7 @@ public struct Service: Codable, Sendable, Equatable {
         public var type: String?
         public var clusterIP: String?
         public var ports: [Port]?
+        public var selector: [String: String]?
     }
 
     public struct Port: Codable, Sendable, Equatable {

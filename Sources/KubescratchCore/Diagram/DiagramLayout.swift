@@ -1,0 +1,275 @@
+public struct Point: Sendable, Hashable {
+    public var x: Int
+    public var y: Int
+    public init(_ x: Int, _ y: Int) { self.x = x; self.y = y }
+}
+
+public struct Rect: Sendable, Equatable {
+    public var x: Int, y: Int, width: Int, height: Int
+    public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
+    public var maxX: Int { x + width - 1 }
+    public var maxY: Int { y + height - 1 }
+    public var centerX: Int { x + width / 2 }
+    public func contains(_ p: Point) -> Bool { p.x >= x && p.x <= maxX && p.y >= y && p.y <= maxY }
+    public func intersects(_ other: Rect) -> Bool {
+        x <= other.maxX && other.x <= maxX && y <= other.maxY && other.y <= maxY
+    }
+    /// Whether a cell touches the rectangle's border from outside (left, right, above or below it).
+    public func isAdjacent(_ p: Point) -> Bool {
+        !contains(p) && (
+            (p.y >= y && p.y <= maxY && (p.x == x - 1 || p.x == maxX + 1)) ||
+            (p.x >= x && p.x <= maxX && (p.y == y - 1 || p.y == maxY + 1)))
+    }
+}
+
+public struct PlacedBox: Sendable, Equatable {
+    public var id: String
+    public var rect: Rect
+    public var title: String
+    public var titleStyle: CellStyle
+    public var lines: [StyledText]
+}
+
+public struct StyledText: Sendable, Equatable {
+    public var text: String
+    public var style: CellStyle
+    public init(_ text: String, _ style: CellStyle = .plain) { self.text = text; self.style = style }
+}
+
+public struct PlacedText: Sendable, Equatable {
+    public var at: Point
+    public var text: StyledText
+    /// Columns the text may use; it is cut there.
+    public var limit: Int
+}
+
+public enum Direction: Sendable, Hashable { case north, south, east, west }
+
+public struct PlacedArrow: Sendable, Equatable {
+    public var from: DiagramModel.BoxID
+    public var to: DiagramModel.BoxID
+    /// Cells from next to the source box to next to the target box; the last one carries the arrowhead.
+    public var path: [Point]
+    /// The way the head points: into the target box.
+    public var head: Direction
+    public var label: PlacedText?
+    public var isNew: Bool
+}
+
+/// Boxes, arrows and texts with their places on a grid of the given size.
+public struct DiagramLayout: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var node: PlacedBox?
+    public var boxes: [PlacedBox]
+    public var arrows: [PlacedArrow]
+    public var texts: [PlacedText]
+
+    public static let minimumWidth = 80
+    public static let minimumHeight = 24
+
+    public func box(_ id: DiagramModel.BoxID) -> PlacedBox? { boxes.first { $0.id == id.rawValue } }
+}
+
+/// Places the diagram on a grid of `width`×`height` cells (80×24 at least), using the room of larger terminals.
+/// Rows: control plane (etcd, API server, scheduler, controller manager), a channel for arrows into the API
+/// server, node agents (kubelet, kube-proxy, iptables), then containerd with the pods. Arrows run only in the
+/// gaps and channels between boxes, so they never cross a box.
+public enum DiagramLayoutEngine {
+    public static func layout(_ model: DiagramModel, width: Int, height: Int, ascii: Bool = false) -> DiagramLayout {
+        guard width >= DiagramLayout.minimumWidth, height >= DiagramLayout.minimumHeight else {
+            let message = "The node diagram needs at least \(DiagramLayout.minimumWidth)×\(DiagramLayout.minimumHeight); this is \(width)×\(height)."
+            return DiagramLayout(width: width, height: height, node: nil, boxes: [], arrows: [],
+                                 texts: [PlacedText(at: Point(0, 0), text: StyledText(message, .unhealthy), limit: width)])
+        }
+        let innerX = 2
+        let innerWidth = width - 4
+        var boxes: [PlacedBox] = []
+        var y = 1
+
+        let rowAIDs: [DiagramModel.BoxID] = [.etcd, .apiserver, .scheduler, .controllerManager]
+        let rowBIDs: [DiagramModel.BoxID] = [.kubelet, .kubeProxy, .iptables]
+        let rowA = rowAIDs.compactMap { model.box($0) }
+        let rowB = rowBIDs.compactMap { model.box($0) }
+        var busY: Int?
+        if !rowA.isEmpty {
+            boxes += placeRow(rowA, y: y, x: innerX, width: innerWidth, ascii: ascii)
+            y += 4
+            busY = y + 1
+            y += 3
+        }
+        if !rowB.isEmpty {
+            boxes += placeRow(rowB, y: y, x: innerX, width: innerWidth, ascii: ascii)
+            y += 4 + 1
+        }
+
+        // What goes below the node box, so the node box knows how far down it may reach.
+        var below: [StyledText] = []
+        if !model.unscheduled.isEmpty {
+            let names = model.unscheduled.map { $0.text(ascii: ascii) }.joined(separator: ", ")
+            let style: CellStyle = model.unscheduled.contains { $0.isNew } ? .new : .podPending
+            below.append(StyledText("Pending, no node chosen yet: \(names)", style))
+        }
+        for path in model.nodePorts.prefix(2) {
+            let arrow = ascii ? "-->" : "──►"
+            let start = "client \(arrow) \(path.address):\(path.port) (service \(path.service))"
+            let text = path.proxyRunning
+                ? "\(start) \(arrow) kube-proxy's rules \(arrow) \(path.backends) pod\(path.backends == 1 ? "" : "s")"
+                : "\(start) \(ascii ? "--X" : "──✗") no answer: no kube-proxy"
+            below.append(StyledText(text, path.isNew ? .new : (path.proxyRunning ? .arrow : .unhealthy)))
+        }
+        let legend = ascii
+            ? "* up  ~ starting  ! unhealthy  o stopped  X crashed  + new since last step"
+            : "● up  ◐ starting  ▲ unhealthy  ○ stopped  ✖ crashed  ✚ new since last step"
+        let legendFits = height - (y + 4 + below.count) >= 1
+
+        if let containerd = model.box(.containerd) {
+            let lastRow = height - 2 - below.count - (legendFits ? 1 : 0)
+            let room = max(1, lastRow - y - 1)
+            let podLines = podRows(model, width: innerWidth - 4, capacity: room, ascii: ascii)
+            let rect = Rect(x: innerX, y: y, width: innerWidth, height: podLines.count + 2)
+            let title = title(for: containerd, width: innerWidth, ascii: ascii)
+            boxes.append(PlacedBox(id: DiagramModel.BoxID.containerd.rawValue, rect: rect, title: title.text, titleStyle: title.style,
+                                   lines: podLines))
+            y = rect.maxY + 1
+        }
+        let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1)),
+                             title: model.nodeTitle, titleStyle: .title, lines: [])
+        var texts: [PlacedText] = []
+        var textY = node.rect.maxY + 1
+        for line in below where textY < height {
+            texts.append(PlacedText(at: Point(1, textY), text: line, limit: width - 2))
+            textY += 1
+        }
+        if legendFits, textY < height {
+            texts.append(PlacedText(at: Point(1, height - 1), text: StyledText(legend, .dim), limit: width - 2))
+        }
+
+        var arrows: [PlacedArrow] = []
+        let rowAPlaced = boxes.filter { box in rowAIDs.contains { $0.rawValue == box.id } }
+        let rowBPlaced = boxes.filter { box in rowBIDs.contains { $0.rawValue == box.id } }
+        for connection in model.arrows {
+            guard let from = boxes.first(where: { $0.id == connection.from.rawValue }),
+                  let to = boxes.first(where: { $0.id == connection.to.rawValue }) else { continue }
+            var arrow: PlacedArrow?
+            if let row = [rowAPlaced, rowBPlaced].first(where: { row in row.contains(from) && row.contains(to) }),
+               let i = row.firstIndex(of: from), let j = row.firstIndex(of: to), abs(i - j) == 1 {
+                arrow = gapArrow(from: from, to: to)
+            } else if connection.to == .apiserver, let busY {
+                arrow = busArrow(from: from, to: to, busY: busY, fromBelow: rowBPlaced.contains(from))
+            } else if connection.to == .containerd {
+                let x = from.rect.centerX
+                arrow = PlacedArrow(from: connection.from, to: connection.to, path: Array((from.rect.maxY + 1)..<to.rect.y).map { Point(x, $0) },
+                                    head: .south, label: nil, isNew: false)
+            }
+            guard var placed = arrow, !placed.path.isEmpty else { continue }
+            placed.from = connection.from
+            placed.to = connection.to
+            placed.isNew = connection.isNew
+            if let label = connection.label, connection.to == .containerd, let last = placed.path.last {
+                placed.label = PlacedText(at: Point(last.x + 2, last.y), text: StyledText(label, connection.isNew ? .new : .arrow), limit: label.count)
+            }
+            arrows.append(placed)
+        }
+        return DiagramLayout(width: width, height: height, node: node, boxes: boxes, arrows: arrows, texts: texts)
+    }
+
+    static func title(for box: DiagramModel.ComponentBox, width: Int, ascii: Bool) -> StyledText {
+        let name = width >= box.id.longTitle.count + 6 ? box.id.longTitle : box.id.shortTitle
+        return StyledText(name + (box.isNew ? (ascii ? " +" : " ✚") : ""), box.isNew ? .new : .title)
+    }
+
+    static func contentLines(_ box: DiagramModel.ComponentBox, ascii: Bool) -> [StyledText] {
+        let symbol = ascii ? box.health.asciiSymbol : box.health.symbol
+        if box.id == .iptables {
+            return [StyledText("\(symbol) \(box.health == .healthy ? "KUBE-* rules" : "no rules")", CellStyle.of(box.health)),
+                    StyledText("netfilter", .dim)]
+        }
+        var first = "\(symbol) \(box.health.word)"
+        if let port = box.port { first += "  :\(port)" }
+        return [StyledText(first, CellStyle.of(box.health)), StyledText(box.pid.map { "pid \($0)" } ?? "", .dim)]
+    }
+
+    static func placeRow(_ row: [DiagramModel.ComponentBox], y: Int, x: Int, width: Int, ascii: Bool) -> [PlacedBox] {
+        let minimumGap = 4
+        let gaps = minimumGap * (row.count - 1)
+        func natural(_ box: DiagramModel.ComponentBox, long: Bool) -> Int {
+            let titleWidth = (long ? box.id.longTitle : box.id.shortTitle).count + (box.isNew ? 2 : 0)
+            return max(titleWidth + 4, (contentLines(box, ascii: ascii).map(\.text.count).max() ?? 0) + 4, 12)
+        }
+        var long = true
+        var widths = row.map { natural($0, long: true) }
+        if widths.reduce(0, +) + gaps > width {
+            long = false
+            widths = row.map { natural($0, long: false) }
+        }
+        if widths.reduce(0, +) + gaps > width {
+            let each = (width - gaps) / row.count
+            widths = widths.map { min($0, each) }
+        }
+        let spare = width - widths.reduce(0, +)
+        let gap = row.count > 1 ? min(max(minimumGap, spare / (row.count - 1)), 12) : 0
+        var cursor = x
+        var placed: [PlacedBox] = []
+        for (box, boxWidth) in zip(row, widths) {
+            let name = (long ? box.id.longTitle : box.id.shortTitle) + (box.isNew ? (ascii ? " +" : " ✚") : "")
+            placed.append(PlacedBox(id: box.id.rawValue, rect: Rect(x: cursor, y: y, width: boxWidth, height: 4), title: name,
+                                    titleStyle: box.isNew ? .new : .title, lines: contentLines(box, ascii: ascii)))
+            cursor += boxWidth + gap
+        }
+        return placed
+    }
+
+    /// Pods as lines, in columns when the box is wide; the last line says how many did not fit.
+    static func podRows(_ model: DiagramModel, width: Int, capacity: Int, ascii: Bool) -> [StyledText] {
+        let longest = model.podGroups.flatMap(\.pods).map { $0.text(ascii: ascii).count + 2 }.max() ?? 0
+        let columnWidth = longest + 3
+        let columns = max(1, width / max(1, columnWidth))
+        var rows: [(line: StyledText, pods: Int)] = []
+        for group in model.podGroups {
+            if let header = group.header { rows.append((StyledText(header, .title), 0)) }
+            for chunk in stride(from: 0, to: group.pods.count, by: columns) {
+                let pods = group.pods[chunk..<min(chunk + columns, group.pods.count)]
+                let indent = group.header == nil ? "" : "  "
+                let cells = pods.map { pod -> String in
+                    let text = indent + pod.text(ascii: ascii)
+                    return columns > 1 ? text.padding(toLength: columnWidth, withPad: " ", startingAt: 0) : text
+                }
+                let style = pods.contains { $0.isNew } ? CellStyle.new : (pods.first?.style ?? .plain)
+                rows.append((StyledText(cells.joined().trimmingTrailingSpace, style), pods.count))
+            }
+        }
+        if rows.isEmpty { return [StyledText("no pods", .dim)] }
+        guard rows.count > capacity else { return rows.map(\.line) }
+        let kept = rows.prefix(max(0, capacity - 1))
+        let hidden = rows.dropFirst(kept.count).reduce(0) { $0 + $1.pods }
+        return kept.map(\.line) + [StyledText("… \(hidden) more pod\(hidden == 1 ? "" : "s") not shown", .dim)]
+    }
+
+    static func gapArrow(from: PlacedBox, to: PlacedBox) -> PlacedArrow {
+        let y = from.rect.y + 1
+        if to.rect.x < from.rect.x {
+            let path = stride(from: from.rect.x - 1, through: to.rect.maxX + 1, by: -1).map { Point($0, y) }
+            return PlacedArrow(from: .etcd, to: .etcd, path: path, head: .west, label: nil, isNew: false)
+        }
+        let path = ((from.rect.maxX + 1)...(to.rect.x - 1)).map { Point($0, y) }
+        return PlacedArrow(from: .etcd, to: .etcd, path: path, head: .east, label: nil, isNew: false)
+    }
+
+    /// Out of the source box to the channel row, along it, and up into the API server's bottom edge.
+    static func busArrow(from: PlacedBox, to: PlacedBox, busY: Int, fromBelow: Bool) -> PlacedArrow {
+        var path: [Point] = []
+        let startX = from.rect.centerX
+        let endX = to.rect.centerX
+        if fromBelow {
+            for y in stride(from: from.rect.y - 1, through: busY, by: -1) { path.append(Point(startX, y)) }
+        } else {
+            for y in (from.rect.maxY + 1)...busY { path.append(Point(startX, y)) }
+        }
+        if startX != endX {
+            for x in stride(from: startX + (endX > startX ? 1 : -1), through: endX, by: endX > startX ? 1 : -1) { path.append(Point(x, busY)) }
+        }
+        for y in stride(from: busY - 1, through: to.rect.maxY + 1, by: -1) { path.append(Point(endX, y)) }
+        return PlacedArrow(from: .etcd, to: .etcd, path: path, head: .north, label: nil, isNew: false)
+    }
+}

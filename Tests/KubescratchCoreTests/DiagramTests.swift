@@ -1,0 +1,89 @@
+import Foundation
+import KubescratchCore
+import Testing
+
+/// Node states built from the real API objects captured at the end of each stage of a real v1.20.2 node.
+enum FixtureStates {
+    static let pids: [ComponentID: Int32] = [.containerd: 13009, .kubelet: 13457, .etcd: 13374, .kubeAPIServer: 13398,
+                                             .kubeScheduler: 14038, .kubeControllerManager: 14539, .kubeProxy: 15329]
+    static let ports: [ComponentID: Int] = [.kubelet: 10250, .etcd: 2379, .kubeAPIServer: 6443, .kubeScheduler: 10259,
+                                            .kubeControllerManager: 10257, .kubeProxy: 10256]
+    static let componentsAtStage: [Int: [ComponentID]] = [
+        1: [.containerd, .kubelet],
+        2: [.containerd, .kubelet, .etcd, .kubeAPIServer],
+        3: [.containerd, .kubelet, .etcd, .kubeAPIServer, .kubeScheduler],
+        4: [.containerd, .kubelet, .etcd, .kubeAPIServer, .kubeScheduler, .kubeControllerManager],
+        5: ComponentID.allCases,
+    ]
+
+    static func state(stage: Int) throws -> NodeState {
+        let components = componentsAtStage[stage]!.map {
+            ComponentStatus(id: $0, health: .healthy, pid: pids[$0], port: ports[$0])
+        }
+        if stage == 1 {
+            // No API server: the kubelet's own pod list (its status is empty in v1.20 standalone mode).
+            let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: Repo.fixture("stage1-kubelet-pods.json")).items
+            let statuses = pods.map { PodStatus(name: $0.metadata.name, phase: "Running", ready: true, ip: "10.200.0.2",
+                                                nodeName: "vm", isStatic: true, labels: $0.metadata.labels ?? [:]) }
+            return NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: components, pods: statuses, kubeletMode: .standalone)
+        }
+        let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: Repo.fixture("stage\(stage)-pods.json")).items
+        let sets = try KubeDecoding.decode(KubeList<ReplicaSet>.self, from: Repo.fixture("stage\(stage)-replicasets.json")).items
+        let services = try KubeDecoding.decode(KubeList<Service>.self, from: Repo.fixture("stage\(stage)-services.json")).items
+        return NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: components,
+                         pods: NodeState.pods(from: pods, replicaSets: sets), services: NodeState.services(from: services),
+                         kubeletMode: .cluster)
+    }
+}
+
+/// Compares rendered text with a file under Snapshots/; KUBESCRATCH_RECORD_SNAPSHOTS=1 writes the files anew.
+func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    let file = folder.appendingPathComponent("\(name).txt")
+    if ProcessInfo.processInfo.environment["KUBESCRATCH_RECORD_SNAPSHOTS"] == "1" {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try (text + "\n").write(to: file, atomically: true, encoding: .utf8)
+        return
+    }
+    let expected = try String(contentsOf: file, encoding: .utf8)
+    #expect(text + "\n" == expected, "snapshot \(name) differs; re-record with KUBESCRATCH_RECORD_SNAPSHOTS=1 if the change is wanted",
+            sourceLocation: sourceLocation)
+}
+
+@Suite struct DiagramSnapshotTests {
+    func render(stage: Int, width: Int, height: Int, ascii: Bool = false, previous: Int? = nil) throws -> String {
+        let before = try previous.map { DiagramModel(state: try FixtureStates.state(stage: $0)) }
+        let model = DiagramModel(state: try FixtureStates.state(stage: stage), previous: before)
+        return DiagramRenderer.grid(DiagramLayoutEngine.layout(model, width: width, height: height, ascii: ascii), ascii: ascii).text
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func eachStageAt80x24(stage: Int) throws {
+        try assertSnapshot(render(stage: stage, width: 80, height: 24, previous: stage > 1 ? stage - 1 : nil), named: "stage\(stage)-80x24")
+    }
+
+    @Test func stage5LargeAndASCII() throws {
+        try assertSnapshot(render(stage: 5, width: 120, height: 40), named: "stage5-120x40")
+        try assertSnapshot(render(stage: 5, width: 200, height: 60), named: "stage5-200x60")
+        try assertSnapshot(render(stage: 5, width: 80, height: 24, ascii: true), named: "stage5-80x24-ascii")
+    }
+
+    @Test func whatTheRealObjectsSay() throws {
+        let stage2 = DiagramModel(state: try FixtureStates.state(stage: 2))
+        #expect(stage2.unscheduled.map(\.name) == ["pending-pod"])
+        #expect(stage2.arrows.map { "\($0.from)>\($0.to)" }.sorted() == ["apiserver>etcd", "kubelet>apiserver", "kubelet>containerd"])
+        let stage4 = DiagramModel(state: try FixtureStates.state(stage: 4))
+        let group = try #require(stage4.podGroups.first { $0.header != nil })
+        #expect(group.header == "deploy/web › rs/web-7648778cf4")
+        #expect(group.pods.count == 3)
+        let stage5 = DiagramModel(state: try FixtureStates.state(stage: 5), previous: stage4)
+        #expect(stage5.nodePorts.first?.port == 30080 && stage5.nodePorts.first?.backends == 3)
+        #expect(stage5.arrows.filter(\.isNew).map { "\($0.from)>\($0.to)" }.sorted() == ["kubeProxy>apiserver", "kubeProxy>iptables"])
+        #expect(stage5.box(.kubeProxy)?.isNew == true && stage5.box(.apiserver)?.isNew == false)
+    }
+
+    @Test func tooSmallSaysSo() {
+        let layout = DiagramLayoutEngine.layout(DiagramModel(state: NodeState(nodeName: "vm", nodeIP: "1.2.3.4")), width: 60, height: 20)
+        #expect(DiagramRenderer.grid(layout).text.contains("needs at least 80×24; this is 60×20"))
+    }
+}
