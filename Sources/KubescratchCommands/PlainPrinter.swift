@@ -61,7 +61,10 @@ final class PlainPrinter: @unchecked Sendable {
         case .stepFinished(_, let result, let seconds):
             let mark = result.passed ? "✓" : "✗"
             write("  \(mark) \(result.detail) (\(String(format: "%.1f", seconds)) s)\n")
+        case .reading(let lesson):
+            if showProse { write("\n" + MarkdownText.plain(lesson.closing) + "\n") }
         case .stageFinished(let lesson, let seconds):
+            if showProse, !lesson.closing.isEmpty { write("\n" + MarkdownText.plain(lesson.closing) + "\n") }
             let label = lesson.stage.map { "stage \($0)" } ?? lesson.title
             write("━━ \(label) done in \(String(format: "%.1f", seconds)) s ━━\n")
             stageTimes.append((label, seconds))

@@ -204,7 +204,7 @@ public struct ComponentPlanner: Sendable {
             health: .http(url: "http://127.0.0.1:10248/healthz"),
             startTimeoutSeconds: 60,
             talksTo: mode == .cluster ? [.containerd, .kubeAPIServer] : [.containerd],
-            ports: [10248, 10250]
+            ports: [10250, 10248]
         )
     }
 

@@ -13,6 +13,8 @@ public enum EngineEvent: Sendable {
     case stepFinished(Step, StepResult, seconds: Double)
     case stageFinished(Lesson, seconds: Double)
     case note(String)
+    /// A lesson without steps (the introduction, the wrap-up), to be read.
+    case reading(Lesson)
 }
 
 public enum StepResult: Sendable, Equatable {
@@ -52,6 +54,8 @@ public final class Engine: @unchecked Sendable {
         let started = Date()
         var shown = lesson
         if let title { shown.title = title }
+        // A rewind runs other steps than the lesson's: its closing words do not belong after them.
+        if steps != nil { shown.closing = "" }
         emit(.stageStarted(shown))
         let steps = steps ?? lesson.steps
         for (index, step) in steps.enumerated() {

@@ -71,6 +71,29 @@ public enum HTTPProbe {
         }
     }
 
+    /// Follows a streaming response (a Kubernetes watch) and calls `onChunk` for each piece that arrives,
+    /// until the server ends it, it fails, or the task is cancelled.
+    public static func stream(_ url: String, trust: TLSTrust, onChunk: @escaping @Sendable () -> Void) async {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(3), read: .minutes(10))
+        if case .clusterCAWithClient(let caFile, let certFile, let keyFile) = trust {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            guard let chain = try? NIOSSLCertificate.fromPEMFile(certFile), let key = try? NIOSSLPrivateKey(file: keyFile, format: .pem) else { return }
+            tls.certificateChain = chain.map { .certificate($0) }
+            tls.privateKey = .privateKey(key)
+            configuration.tlsConfiguration = tls
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .hours(1))
+            if response.status == .ok {
+                for try await _ in response.body { onChunk() }
+            }
+        } catch {}
+        try? await client.shutdown()
+    }
+
     static func describe(_ error: Error) -> String {
         let text = String(describing: error)
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }

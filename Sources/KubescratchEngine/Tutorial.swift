@@ -111,6 +111,8 @@ public final class Tutorial: @unchecked Sendable {
         }
         try await restartMissing()
         var next = completedStage + 1
+        let readings = book.lessons.filter { $0.stage == nil }.sorted { $0.file < $1.file }
+        if next == 1, let introduction = readings.first { say(.reading(introduction)) }
         if next > last {
             say(.note("the node is already at the end of stage \(completedStage); `kubescratch stage N` replays a stage"))
         }
@@ -119,6 +121,7 @@ public final class Tutorial: @unchecked Sendable {
             try saveProgress(next - 1, unfinished: next)
             try await engine.runStage(lesson, beforeStep: beforeStep)
             try saveProgress(next)
+            if next == 5, readings.count > 1, let wrapUp = readings.last { say(.reading(wrapUp)) }
             next += 1
         }
     }

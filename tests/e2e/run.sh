@@ -52,6 +52,9 @@ run_stage() {  # run_stage N: run through stage N, then assert the real state
   timings+=("stage $n: $(seconds_since "$start") s")
   python3 tests/e2e/assert_stage.py "$n"
   pass
+  "${ks[@]}" diagram --ascii --width 160 --height 50 --svg "$audit_dir/diagram$n.svg" >"$audit_dir/diagram$n.txt"
+  python3 tests/e2e/assert_diagram.py "$n" "$("${ks[@]}" status --json)" <"$audit_dir/diagram$n.txt"
+  pass
 }
 
 echo "== e2e: stages 1-5, one at a time"

@@ -174,9 +174,12 @@ public enum DiagramLayoutEngine {
         return DiagramLayout(width: width, height: height, node: node, boxes: boxes, arrows: arrows, texts: texts)
     }
 
+    /// The runtime box is wide: its state and PID go in its title.
     static func title(for box: DiagramModel.ComponentBox, width: Int, ascii: Bool) -> StyledText {
-        let name = width >= box.id.longTitle.count + 6 ? box.id.longTitle : box.id.shortTitle
-        return StyledText(name + (box.isNew ? (ascii ? " +" : " ✚") : ""), box.isNew ? .new : .title)
+        let symbol = ascii ? box.health.asciiSymbol : box.health.symbol
+        let pid = box.pid.map { "  pid \($0)" } ?? ""
+        let text = "\(box.id.longTitle)\(box.isNew ? (ascii ? " +" : " ✚") : "")  \(symbol) \(box.health.word)\(pid)"
+        return StyledText(text, box.isNew ? .new : (box.health == .healthy ? .title : CellStyle.of(box.health)))
     }
 
     static func contentLines(_ box: DiagramModel.ComponentBox, ascii: Bool) -> [StyledText] {

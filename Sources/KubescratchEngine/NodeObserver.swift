@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import Foundation
+import KubescratchCore
+import NIOCore
+import NIOSSL
+
+/// Observes the real node for the diagram: components from the supervisor and their health endpoints, pods from
+/// the API server when it runs, or from containerd when it does not (stage 1).
+public struct NodeObserver: Sendable {
+    public let context: EngineContext
+    /// Components that should exist at this point of the tutorial: shown as stopped when they are not running.
+    public let expected: [ComponentID]
+
+    public init(context: EngineContext, expected: [ComponentID]) {
+        self.context = context
+        self.expected = expected
+    }
+
+    var apiBase: String { "https://127.0.0.1:\(context.network.apiServerPort)" }
+    var adminTrust: TLSTrust {
+        let pki = PKIFiles(layout: context.layout)
+        return .clusterCAWithClient(caFile: pki.cert("ca"), certFile: pki.cert("admin"), keyFile: pki.key("admin"))
+    }
+
+    public func snapshot() async -> NodeState {
+        let supervisor = context.supervisor
+        var components: [ComponentStatus] = []
+        var kubeletMode: KubeletMode?
+        for id in ComponentID.allCases {
+            let record = supervisor.record(id)
+            guard record != nil || expected.contains(id) else { continue }
+            let plan = context.planner.plan(id, kubeletMode: record?.kubeletMode ?? .cluster)
+            let port = plan.ports.first
+            guard let record else {
+                components.append(ComponentStatus(id: id, health: .stopped, pid: nil, port: port))
+                continue
+            }
+            if id == .kubelet { kubeletMode = record.kubeletMode }
+            guard supervisor.isAlive(record) else {
+                components.append(ComponentStatus(id: id, health: .crashed, pid: record.pid, port: port))
+                continue
+            }
+            let healthy = await plan.health.probe() == nil
+            let young = Date().timeIntervalSince(record.startedAt) < plan.startTimeoutSeconds
+            components.append(ComponentStatus(id: id, health: healthy ? .healthy : (young ? .starting : .unhealthy), pid: record.pid, port: port))
+        }
+        var state = NodeState(nodeName: context.facts.nodeName, nodeIP: context.facts.nodeIP, components: components, kubeletMode: kubeletMode)
+        if components.contains(where: { $0.id == .kubeAPIServer && $0.health == .healthy }) {
+            if let pods: KubeList<Pod> = await get("/api/v1/namespaces/default/pods"),
+               let sets: KubeList<ReplicaSet> = await get("/apis/apps/v1/namespaces/default/replicasets") {
+                state.pods = NodeState.pods(from: pods.items, replicaSets: sets.items)
+            }
+            if let services: KubeList<Service> = await get("/api/v1/namespaces/default/services") {
+                state.services = NodeState.services(from: services.items)
+            }
+        } else if components.contains(where: { $0.id == .containerd && $0.health == .healthy }),
+                  let pods = try? await RuntimeInspector(context: context).pods() {
+            // Without an API server every pod the kubelet runs comes from its static pod folder.
+            state.pods = pods.map {
+                PodStatus(name: $0.name, phase: $0.running ? "Running" : "Pending", ready: $0.running, ip: $0.ip,
+                          nodeName: context.facts.nodeName, isStatic: true)
+            }
+        }
+        return state
+    }
+
+    func get<T: Decodable & Sendable>(_ path: String) async -> T? {
+        guard case .answered(200, let body) = await HTTPProbe.get(apiBase + path, trust: adminTrust, timeout: 5) else { return nil }
+        return try? KubeDecoding.decode(T.self, from: body)
+    }
+
+    /// Yields whenever the API server reports a change to pods, ReplicaSets or Services (watch streams), and at
+    /// least every `tick` seconds so component health is re-probed. Reconnects when the API server comes back.
+    public func changes(tick: Double = 2) -> AsyncStream<Void> {
+        AsyncStream { continuation in
+            let paths = ["/api/v1/namespaces/default/pods?watch=1", "/apis/apps/v1/namespaces/default/replicasets?watch=1",
+                         "/api/v1/namespaces/default/services?watch=1"]
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while !Task.isCancelled {
+                            continuation.yield()
+                            try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
+                        }
+                    }
+                    for path in paths {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                if context.supervisor.runningRecord(.kubeAPIServer) != nil {
+                                    await HTTPProbe.stream(apiBase + path, trust: adminTrust) { continuation.yield() }
+                                }
+                                try? await Task.sleep(for: .seconds(1))
+                            }
+                        }
+                    }
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
