@@ -33,6 +33,8 @@ struct DiagramCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Rows (default: the terminal's, or 32).", valueName: "N"))
     var height: Int?
 
+    static let markSeconds = 5.0
+
     func validate() throws {
         if let width, width < DiagramLayout.minimumWidth { throw ValidationError("--width must be at least \(DiagramLayout.minimumWidth)") }
         if let height, height < DiagramLayout.minimumHeight { throw ValidationError("--height must be at least \(DiagramLayout.minimumHeight)") }
@@ -79,18 +81,22 @@ struct DiagramCommand: AsyncParsableCommand {
         }
         interrupt.resume()
         var shown = first.text
+        var lastState: NodeState?
+        var lastChange = Date.distantPast
         for await _ in observer.changes() {
-            let next = DiagramModel(state: await observer.snapshot(), previous: model)
+            let state = await observer.snapshot()
+            if state != lastState {
+                lastChange = Date()
+                lastState = state
+            }
+            // What changed stays marked ✚ for a few seconds, then becomes the new baseline.
+            let next = DiagramModel(state: state, previous: model)
+            if Date().timeIntervalSince(lastChange) > Self.markSeconds { model = DiagramModel(state: state) }
             let drawn = picture(next)
             if drawn.text != shown {
                 FileHandle.standardOutput.write(Data("\u{1B}[H\u{1B}[2J\(drawn.text)\n".utf8))
                 shown = drawn.text
                 if let svg { try? SVGRenderer.svg(drawn.layout).write(toFile: svg, atomically: true, encoding: .utf8) }
-            }
-            // Keep "new" marks until something else changes: compare against the picture before this change.
-            if next.components.map(\.health) != model.components.map(\.health) || next.podGroups != model.podGroups
-                || next.arrows.count != model.arrows.count || next.unscheduled != model.unscheduled {
-                model = next
             }
         }
     }

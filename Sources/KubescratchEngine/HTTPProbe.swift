@@ -15,6 +15,16 @@ public enum TLSTrust: Sendable {
     case selfSigned
 }
 
+extension TLSTrust {
+    var files: [String] {
+        switch self {
+        case .plainHTTP, .selfSigned: []
+        case .clusterCA(let caFile): [caFile]
+        case .clusterCAWithClient(let caFile, let certFile, let keyFile): [caFile, certFile, keyFile]
+        }
+    }
+}
+
 public enum HTTPOutcome: Sendable, Equatable {
     case answered(status: Int, body: String)
     case failed(String)
@@ -25,45 +35,67 @@ public enum HTTPOutcome: Sendable, Equatable {
     }
 }
 
+/// One HTTP client per way of trusting the server, kept for the life of the process: connections (and their
+/// TLS sessions) are reused, so probing every component every two seconds costs little.
+final class ClientPool: @unchecked Sendable {
+    static let shared = ClientPool()
+    private let lock = NSLock()
+    private var clients: [String: HTTPClient] = [:]
+
+    func client(for trust: TLSTrust) throws -> HTTPClient {
+        lock.lock()
+        defer { lock.unlock() }
+        // New certificates (after a reset) make a new client: TLS contexts are built once per client.
+        let key = "\(trust)" + trust.files.map { path in
+            let date = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            return "|\(date?.timeIntervalSince1970 ?? 0)"
+        }.joined()
+        if let client = clients[key] { return client }
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(3))
+        switch trust {
+        case .plainHTTP:
+            break
+        case .clusterCA(let caFile):
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            configuration.tlsConfiguration = tls
+        case .clusterCAWithClient(let caFile, let certFile, let keyFile):
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            configuration.tlsConfiguration = tls
+        case .selfSigned:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            configuration.tlsConfiguration = tls
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        clients[key] = client
+        return client
+    }
+}
+
 /// One GET at a time, to loopback, this machine's address or a pod IP on our bridge: nothing else is ever asked.
 public enum HTTPProbe {
     public static func get(_ url: String, trust: TLSTrust = .plainHTTP, timeout: Double = 3) async -> HTTPOutcome {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .milliseconds(Int64(timeout * 1000)), read: .milliseconds(Int64(timeout * 1000)))
-        configuration.redirectConfiguration = .disallow
+        let client: HTTPClient
         do {
-            switch trust {
-            case .plainHTTP:
-                break
-            case .clusterCA(let caFile):
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.trustRoots = .file(caFile)
-                configuration.tlsConfiguration = tls
-            case .clusterCAWithClient(let caFile, let certFile, let keyFile):
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.trustRoots = .file(caFile)
-                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
-                configuration.tlsConfiguration = tls
-            case .selfSigned:
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.certificateVerification = .none
-                configuration.tlsConfiguration = tls
-            }
+            client = try ClientPool.shared.client(for: trust)
         } catch {
             return .failed("cannot load TLS files: \(error)")
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let outcome = await execute(url, client: client, timeout: timeout)
-        try? await client.shutdown()
-        return outcome
+        return await execute(url, client: client, timeout: timeout)
     }
 
     static func execute(_ url: String, client: HTTPClient, timeout: Double) async -> HTTPOutcome {
+        let timeout = TimeAmount.milliseconds(Int64(timeout * 1000))
         do {
             var request = HTTPClientRequest(url: url)
             request.method = .GET
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
             return .answered(status: Int(response.status.code), body: String(buffer: body))
         } catch {
