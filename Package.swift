@@ -48,6 +48,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "kubescratch", dependencies: ["KubescratchCommands"]),
+        // Benchmarks of the pure diagram pipeline (a benchmark, not a timed test).
+        .executableTarget(name: "kubescratch-bench", dependencies: ["KubescratchCore"]),
         .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"]),
         .testTarget(name: "KubescratchEngineTests", dependencies: ["KubescratchEngine", "KubescratchCore"]),
     ]
