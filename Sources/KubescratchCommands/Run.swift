@@ -27,6 +27,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not print the lesson text, only steps, commands and checks.")
     var stepsOnly = false
 
+    @Flag(name: .long, help: "Do not draw the node after each stage.")
+    var noDiagram = false
+
     func validate() throws {
         guard (1...5).contains(through) else { throw ValidationError("--through must be 1 to 5") }
     }
@@ -34,7 +37,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         try Setup.requireRoot("run")
         try await Session.run(node: node, yes: yes, showProse: !stepsOnly) { tutorial, beforeStep in
-            try await tutorial.run(through: through, beforeStep: beforeStep)
+            try await tutorial.run(through: through, beforeStep: beforeStep, afterStage: noDiagram ? nil : Session.printDiagram(tutorial))
         }
     }
 }
@@ -73,7 +76,7 @@ struct StageCommand: AsyncParsableCommand {
             let started = Date()
             try await tutorial.moveToStart(of: number)
             say(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
-            try await tutorial.run(through: number, beforeStep: beforeStep)
+            try await tutorial.run(through: number, beforeStep: beforeStep, afterStage: Session.printDiagram(tutorial))
         }
     }
 }
@@ -115,6 +118,36 @@ enum Session {
         let times = printer.stageTimes.map { "\($0.0) \(String(format: "%.1f", $0.1)) s" }.joined(separator: ", ")
         say(String(format: "\nfinished in %.1f s%@", Date().timeIntervalSince(started), times.isEmpty ? "" : " (\(times))"))
     }
+}
+
+extension Session {
+    /// Draws the node as it is now, after a stage: the same picture as `kubescratch diagram`.
+    static func printDiagram(_ tutorial: Tutorial) -> @Sendable (Lesson) async -> Void {
+        let last = LastPicture()
+        return { lesson in
+            let context = tutorial.engine.context
+            let observer = NodeObserver(context: context, expected: lesson.components)
+            let state = await observer.snapshot()
+            let model = DiagramModel(state: state, previous: last.model)
+            last.model = DiagramModel(state: state)
+            let ascii = !Terminal.localeIsUTF8
+            let columns = Terminal.size()?.columns ?? 100
+            let layout = DiagramLayoutEngine.layout(model, width: max(80, min(columns, 140)), height: 32, ascii: ascii)
+            let grid = DiagramRenderer.grid(layout, ascii: ascii)
+            let text = Terminal.colourAllowed ? TextRenderer.ansi(grid) : TextRenderer.plain(grid)
+            // Blank rows at the bottom only pad the picture to its height: leave them out here.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let legend = lines.last.map(String.init) ?? ""
+            var body = Array(lines.dropLast())
+            while let last = body.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last == "\u{1B}[0m" { body.removeLast() }
+            say("\nThe node after stage \(lesson.stage ?? 0):\n" + body.joined(separator: "\n") + "\n" + legend)
+        }
+    }
+}
+
+/// The picture drawn after the previous stage, so the next one can mark what is new.
+final class LastPicture: @unchecked Sendable {
+    var model: DiagramModel?
 }
 
 /// Ctrl-C cancels the work in progress instead of killing kubescratch mid-write; a second Ctrl-C exits at once.

@@ -53,15 +53,25 @@ public struct NodeObserver: Sendable {
             if let services: KubeList<Service> = await get("/api/v1/namespaces/default/services") {
                 state.services = NodeState.services(from: services.items)
             }
-        } else if components.contains(where: { $0.id == .containerd && $0.health == .healthy }),
-                  let pods = try? await RuntimeInspector(context: context).pods() {
-            // Without an API server every pod the kubelet runs comes from its static pod folder.
-            state.pods = pods.map {
-                PodStatus(name: $0.name, phase: $0.running ? "Running" : "Pending", ready: $0.running, ip: $0.ip,
-                          nodeName: context.facts.nodeName, isStatic: true)
-            }
+        } else if components.contains(where: { $0.id == .kubelet && $0.health == .healthy }) {
+            state.pods = await kubeletPods()
         }
         return state
+    }
+
+    /// Without an API server, the kubelet's own pod list (its API on 10250, our admin certificate) names the pods;
+    /// containerd and the IPAM folder tell whether they run and their IPs, which the v1.20 standalone kubelet
+    /// leaves out of that list.
+    func kubeletPods() async -> [PodStatus] {
+        guard case .answered(200, let body) = await HTTPProbe.get("https://127.0.0.1:10250/pods", trust: adminTrust, timeout: 5),
+              let list = try? KubeDecoding.decode(KubeList<Pod>.self, from: body) else { return [] }
+        let runtime = (try? await RuntimeInspector(context: context).pods()) ?? []
+        return list.items.map { pod in
+            let seen = runtime.first { $0.name == pod.metadata.name }
+            let running = seen?.running ?? (pod.phase == "Running")
+            return PodStatus(name: pod.metadata.name, phase: running ? "Running" : "Pending", ready: running,
+                             ip: pod.podIP ?? seen?.ip, nodeName: context.facts.nodeName, isStatic: true, labels: pod.metadata.labels ?? [:])
+        }
     }
 
     func get<T: Decodable & Sendable>(_ path: String) async -> T? {

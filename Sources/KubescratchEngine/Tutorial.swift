@@ -104,7 +104,8 @@ public final class Tutorial: @unchecked Sendable {
     }
 
     /// Runs the stages after the last completed one, up to `through`.
-    public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+    public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil,
+                    afterStage: (@Sendable (Lesson) async -> Void)? = nil) async throws {
         if let unfinished = loadProgress()?.unfinishedStage {
             say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
             try await rewindUnfinished(unfinished)
@@ -121,6 +122,7 @@ public final class Tutorial: @unchecked Sendable {
             try saveProgress(next - 1, unfinished: next)
             try await engine.runStage(lesson, beforeStep: beforeStep)
             try saveProgress(next)
+            await afterStage?(lesson)
             if next == 5, readings.count > 1, let wrapUp = readings.last { say(.reading(wrapUp)) }
             next += 1
         }
