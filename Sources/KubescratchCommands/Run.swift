@@ -36,8 +36,9 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         try Setup.requireRoot("run")
-        try await Session.run(node: node, yes: yes, showProse: !stepsOnly) { tutorial, beforeStep in
-            try await tutorial.run(through: through, beforeStep: beforeStep, afterStage: noDiagram ? nil : Session.printDiagram(tutorial))
+        try await Session.run(node: node, yes: yes, showProse: !stepsOnly, diagram: !noDiagram) { driver, beforeStep in
+            try await driver.resume()
+            try await driver.walk(through: through, beforeStep: beforeStep)
         }
     }
 }
@@ -72,25 +73,35 @@ struct StageCommand: AsyncParsableCommand {
 
     func run() async throws {
         try Setup.requireRoot("stage")
-        try await Session.run(node: node, yes: yes, showProse: !stepsOnly) { tutorial, beforeStep in
+        try await Session.run(node: node, yes: yes, showProse: !stepsOnly, diagram: true) { driver, beforeStep in
             let started = Date()
-            try await tutorial.moveToStart(of: number)
+            try await driver.replay(stage: number)
             say(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
-            try await tutorial.run(through: number, beforeStep: beforeStep, afterStage: Session.printDiagram(tutorial))
+            try await driver.walk(through: number, beforeStep: beforeStep)
         }
     }
 }
 
 /// Runs tutorial work with a plain printer, Ctrl-C handling and clear failure messages.
 enum Session {
-    static func run(node: NodeOptions, yes: Bool, showProse: Bool,
-                    _ body: @escaping @Sendable (Tutorial, (@Sendable (Step) async -> Void)?) async throws -> Void) async throws {
+    static func run(node: NodeOptions, yes: Bool, showProse: Bool, diagram: Bool,
+                    _ body: @escaping @Sendable (SessionDriver, (@Sendable (Step) async -> Void)?) async throws -> Void) async throws {
         let book = try Setup.book(node)
         let previous = Setup.loadProgress(node.layout)
+        // The same checks as `kubescratch doctor`: stop before starting anything when one fails.
+        let binDir = node.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir
+        let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
+        guard failing.isEmpty else {
+            throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
+        }
         let context = try await Setup.context(node, previous: previous)
         let printer = PlainPrinter(showProse: showProse)
-        let engine = Engine(context: context) { printer.handle($0) }
+        let relay = EventRelay()
+        let engine = Engine(context: context) { relay.forward($0) }
         let tutorial = Tutorial(book: book, engine: engine)
+        let driver = SessionDriver(tutorial: tutorial)
+        relay.listeners = [printer.handle, driver.observe]
+        if diagram { driver.afterStage = printDiagram(tutorial) }
         say("kubescratch: node \(context.facts.nodeName) (\(context.facts.nodeIP)), Kubernetes \(context.facts.kubernetes), containerd \(context.facts.containerd), etcd \(context.facts.etcd), cgroup v\(context.facts.cgroupVersion)")
         say("state in \(context.layout.root); to look around in another terminal: export KUBECONFIG=\(context.layout.adminKubeconfig)")
 
@@ -104,10 +115,12 @@ enum Session {
         let started = Date()
         do {
             try await Interrupts.cancellingOnCtrlC {
-                try await body(tutorial, beforeStep)
+                try await body(driver, beforeStep)
             }
         } catch is CancellationError {
             throw UserFacingError("interrupted. The node stays as it is: `kubescratch run` continues, `kubescratch reset` removes everything.")
+        } catch let stuck as TutorialError {
+            throw UserFacingError("\(stuck)")
         } catch let failure as StageFailure {
             throw UserFacingError("""
                 \(failure)
@@ -143,6 +156,12 @@ extension Session {
             say("\nThe node after stage \(lesson.stage ?? 0):\n" + body.joined(separator: "\n") + "\n" + legend)
         }
     }
+}
+
+/// Hands every engine event to the printer and to the session.
+final class EventRelay: @unchecked Sendable {
+    var listeners: [(EngineEvent) -> Void] = []
+    func forward(_ event: EngineEvent) { for listener in listeners { listener(event) } }
 }
 
 /// The picture drawn after the previous stage, so the next one can mark what is new.

@@ -77,6 +77,9 @@ public final class Tutorial: @unchecked Sendable {
 
     public var completedStage: Int { loadProgress()?.completedStage ?? 0 }
 
+    /// The lessons without steps: the introduction first, the wrap-up last.
+    public var readings: [Lesson] { book.lessons.filter { $0.stage == nil }.sorted { $0.file < $1.file } }
+
     func saveProgress(_ stage: Int, unfinished: Int? = nil) throws {
         let progress = TutorialProgress(completedStage: stage, unfinishedStage: unfinished, facts: context.facts, images: context.imageSource,
                                 binDir: context.binDir)
@@ -172,16 +175,20 @@ public final class Tutorial: @unchecked Sendable {
                 await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
             }
         }
-        // Fast-forward through the stages before the target.
+        // Fast-forward through the stages before the target, without the deliberate observation windows.
+        engine.fastForward = true
+        defer { engine.fastForward = false }
         try await run(through: target - 1)
     }
 }
 
 public enum TutorialError: Error, CustomStringConvertible {
     case noLesson(Int)
+    case stuck(String)
     public var description: String {
         switch self {
         case .noLesson(let stage): "no lesson for stage \(stage) in the lessons folder"
+        case .stuck(let message): message
         }
     }
 }

@@ -70,6 +70,20 @@ assert not bad, bad
 print("  ok: status says all 7 components running and healthy")'
 pass
 
+echo "== e2e: break it: without the scheduler a new pod stays Pending; with it again, it is bound"
+"${ks[@]}" break kube-scheduler --bin-dir "$BIN"
+kc() { KUBECONFIG=$KUBESCRATCH_STATE_DIR/kubeconfigs/admin.kubeconfig HOME=$KUBESCRATCH_STATE_DIR/kubectl-home "$BIN/kubectl" "$@"; }
+kc run breakit --image=localhost/kubescratch-web:1.0 --image-pull-policy=IfNotPresent --restart=Never
+sleep 5
+[ -z "$(kc get pod breakit -o jsonpath='{.spec.nodeName}')" ] || { echo "breakit was bound without a scheduler"; false; }
+echo "  ok: breakit still unbound after 5 s without kube-scheduler"
+"${ks[@]}" break kube-scheduler --undo --bin-dir "$BIN"
+for i in $(seq 1 30); do [ -n "$(kc get pod breakit -o jsonpath='{.spec.nodeName}')" ] && break; sleep 1; done
+[ "$(kc get pod breakit -o jsonpath='{.spec.nodeName}')" = "$NODE_NAME" ] || { echo "breakit not bound after the scheduler came back"; false; }
+echo "  ok: breakit bound once kube-scheduler runs again"
+kc delete pod breakit --grace-period=0 --force >/dev/null 2>&1
+pass
+
 echo "== e2e: replay stage 3"
 start=$(date +%s%N)
 "${ks[@]}" stage 3 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay3.out"

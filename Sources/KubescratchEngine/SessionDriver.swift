@@ -1,0 +1,140 @@
+import Foundation
+import KubescratchCore
+
+/// Carries out a tutorial session's effects on the real node and feeds the results back into the session.
+/// Both the plain runner and the terminal screen drive the tutorial through this one path.
+public final class SessionDriver: @unchecked Sendable {
+    public let tutorial: Tutorial
+    private let lock = NSLock()
+    private var state: TutorialSession
+    private var stageStartedAt: Date?
+    /// Called after each stage is done (the plain runner draws the node there).
+    public var afterStage: (@Sendable (Lesson) async -> Void)?
+
+    public init(tutorial: Tutorial) {
+        self.tutorial = tutorial
+        self.state = TutorialSession(stages: tutorial.book.stages.map(TutorialSession.StageOutline.init),
+                                     completedStage: tutorial.completedStage)
+    }
+
+    public var session: TutorialSession { lock.withLock { state } }
+
+    @discardableResult
+    func mutate(_ event: SessionEvent) -> [SessionEffect] {
+        lock.withLock { state.handle(event) }
+    }
+
+    /// Starts from the node's recorded progress: rewinds a stage left unfinished, restarts components that died.
+    public func resume() async throws {
+        if let unfinished = tutorial.loadProgress()?.unfinishedStage {
+            tutorial.engine.emit(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
+            try await tutorial.rewindUnfinished(unfinished)
+        }
+        try await tutorial.restartMissing()
+        lock.withLock {
+            state = TutorialSession(stages: tutorial.book.stages.map(TutorialSession.StageOutline.init), completedStage: tutorial.completedStage)
+        }
+    }
+
+    /// What the engine says while it works goes into the session's output pane too.
+    public func observe(_ event: EngineEvent) {
+        switch event {
+        case .command(let text): mutate(.command(text))
+        case .output(let text): mutate(.output(text))
+        case .note(let text): mutate(.output("· " + text))
+        case .waiting(let text, let elapsed): mutate(.waiting("\(text) — \(String(format: "%.1f", elapsed)) s"))
+        default: break
+        }
+    }
+
+    public func send(_ event: SessionEvent) async {
+        for effect in mutate(event) { await perform(effect) }
+    }
+
+    func perform(_ effect: SessionEffect) async {
+        let engine = tutorial.engine
+        switch effect {
+        case .runStep(let stageNumber, let index):
+            guard let lesson = tutorial.book.stage(stageNumber), lesson.steps.indices.contains(index) else { return }
+            let step = lesson.steps[index]
+            if index == 0 {
+                try? tutorial.saveProgress(stageNumber - 1, unfinished: stageNumber)
+                if stageNumber == 1, let introduction = tutorial.readings.first { engine.emit(.reading(introduction)) }
+                engine.emit(.stageStarted(lesson))
+                stageStartedAt = Date()
+            }
+            engine.emit(.stepStarted(step, index: index + 1, count: lesson.steps.count))
+            mutate(.stepStarted(id: step.id, at: Date()))
+            let started = Date()
+            let result = await engine.run(step)
+            engine.emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(started)))
+            mutate(.stepFinished(id: step.id, passed: result.passed, detail: result.detail))
+            if result.passed, index == lesson.steps.count - 1 {
+                try? tutorial.saveProgress(stageNumber)
+                engine.emit(.stageFinished(lesson, seconds: Date().timeIntervalSince(stageStartedAt ?? started)))
+                await afterStage?(lesson)
+                if stageNumber == tutorial.book.stages.last?.stage, tutorial.readings.count > 1, let wrapUp = tutorial.readings.last {
+                    engine.emit(.reading(wrapUp))
+                }
+            }
+        case .moveNode(let target):
+            do {
+                try await tutorial.moveToStart(of: target)
+                mutate(.arrived(stage: target))
+            } catch {
+                mutate(.moveFailed(String(describing: error)))
+            }
+        case .stopComponent(let component):
+            let result = await engine.run(Step(id: "break-\(component.name)", title: "Stop \(component.name) on purpose",
+                                               kind: .action(.stop(component), expectFailure: nil)))
+            mutate(result.passed ? .componentChanged(component, running: false) : .componentChangeFailed(component, result.detail))
+        case .startComponent(let component):
+            let mode: KubeletMode = session.nodeAt.stage >= 2 && (session.nodeAt.step >= 0 || session.nodeAt.stage > 2) ? .cluster : .standalone
+            let result = await engine.run(Step(id: "mend-\(component.name)", title: "Start \(component.name) again",
+                                               kind: .action(.start(component, mode), expectFailure: nil)))
+            mutate(result.passed ? .componentChanged(component, running: true) : .componentChangeFailed(component, result.detail))
+        case .quit:
+            break
+        }
+    }
+
+    /// Walks the tutorial step by step up to the end of stage `last`, as the plain runner does.
+    public func walk(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+        while true {
+            try Task.checkCancellation()
+            let current = session
+            guard let stage = current.currentStage else { return }
+            if current.position.step >= stage.steps.count {
+                if stage.number >= last || current.stage(stage.number + 1) == nil {
+                    if current.nodeAt.stage < stage.number || current.nodeAt.step < stage.steps.count - 1 { return }
+                    tutorial.engine.emit(.note("the node is at the end of stage \(stage.number)"))
+                    return
+                }
+                await send(.next)
+                continue
+            }
+            if stage.number > last { return }
+            let step = stage.steps[current.position.step]
+            if let lessonStep = tutorial.book.stage(stage.number)?.steps[current.position.step] { await beforeStep?(lessonStep) }
+            await send(.next)
+            let after = session
+            if case .failed(let detail)? = after.results[step.id], after.position == current.position {
+                let lessonStep = tutorial.book.stage(stage.number)!.steps[current.position.step]
+                throw StageFailure(stage: stage.number, step: lessonStep, detail: detail)
+            }
+            if after.position == current.position, let message = after.message {
+                throw TutorialError.stuck(message)
+            }
+        }
+    }
+
+    /// Brings the node to the start of a stage, as the screen's "go to stage" does after the learner says yes.
+    public func replay(stage: Int) async throws {
+        await send(.goToStage(stage))
+        await send(.answer(true))
+        let after = session
+        if after.nodeAt != TutorialSession.Position(stage: stage, step: -1) {
+            throw TutorialError.stuck(after.message ?? "could not bring the node to the start of stage \(stage)")
+        }
+    }
+}
