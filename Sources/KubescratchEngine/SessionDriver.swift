@@ -13,8 +13,15 @@ public final class SessionDriver: @unchecked Sendable {
 
     public init(tutorial: Tutorial) {
         self.tutorial = tutorial
-        self.state = TutorialSession(stages: tutorial.book.stages.map(TutorialSession.StageOutline.init),
-                                     completedStage: tutorial.completedStage)
+        self.state = Self.freshSession(tutorial)
+    }
+
+    /// A session at the node's recorded progress; expected components that are not running count as broken.
+    static func freshSession(_ tutorial: Tutorial) -> TutorialSession {
+        var session = TutorialSession(stages: tutorial.book.stages.map(TutorialSession.StageOutline.init),
+                                      completedStage: tutorial.completedStage)
+        session.broken = Set(session.componentsExpected.filter { tutorial.engine.context.supervisor.runningRecord($0) == nil })
+        return session
     }
 
     public var session: TutorialSession { lock.withLock { state } }
@@ -31,9 +38,8 @@ public final class SessionDriver: @unchecked Sendable {
             try await tutorial.rewindUnfinished(unfinished)
         }
         try await tutorial.restartMissing()
-        lock.withLock {
-            state = TutorialSession(stages: tutorial.book.stages.map(TutorialSession.StageOutline.init), completedStage: tutorial.completedStage)
-        }
+        let fresh = Self.freshSession(tutorial)
+        lock.withLock { state = fresh }
     }
 
     /// What the engine says while it works goes into the session's output pane too.

@@ -275,7 +275,7 @@ extension TutorialSession {
         case .componentChanged(let component, let running):
             activity = .idle
             if running { broken.remove(component) } else { broken.insert(component) }
-            message = running ? "\(component.name) runs again." : "\(component.name) is stopped. Watch what no longer happens; press b again to start it."
+            message = running ? "\(component.name) runs again." : "\(component.name) is stopped. Watch what no longer happens, then start it again."
             return []
 
         case .componentChangeFailed(let component, let detail):
