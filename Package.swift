@@ -38,12 +38,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // ncurses behind a small C shim (libncurses-dev): wide-character API, macros and globals as functions.
+        .target(name: "CNcurses", linkerSettings: [.linkedLibrary("ncursesw")]),
+        // The terminal screen: composes the session, lesson and diagram into a grid; the ncurses driver copies it out.
+        .target(
+            name: "KubescratchScreen",
+            dependencies: ["KubescratchCore", "KubescratchEngine", "CNcurses"]
+        ),
         // Commands: one file per subcommand.
         .target(
             name: "KubescratchCommands",
             dependencies: [
                 "KubescratchCore",
                 "KubescratchEngine",
+                "KubescratchScreen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,5 +60,6 @@ let package = Package(
         .executableTarget(name: "kubescratch-bench", dependencies: ["KubescratchCore"]),
         .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"]),
         .testTarget(name: "KubescratchEngineTests", dependencies: ["KubescratchEngine", "KubescratchCore"]),
+        .testTarget(name: "KubescratchScreenTests", dependencies: ["KubescratchScreen", "KubescratchCore"]),
     ]
 )

@@ -23,6 +23,18 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Where pod images come from: local (built here from busybox, no network) or registry (pause from registry.k8s.io, a pinned nginx).", valueName: "SOURCE"))
     var images: ImageSource?
 
+    /// These options as command-line words, to hand them to another command.
+    var arguments: [String] {
+        var words: [String] = []
+        if let binDir { words += ["--bin-dir", binDir] }
+        if let stateDir { words += ["--state-dir", stateDir] }
+        if let nodeIP { words += ["--node-ip", nodeIP] }
+        if let lessons { words += ["--lessons", lessons] }
+        if offline { words.append("--offline") }
+        if let images { words += ["--images", images.rawValue] }
+        return words
+    }
+
     var layout: StateLayout {
         StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
     }

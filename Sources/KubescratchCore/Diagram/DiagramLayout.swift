@@ -28,6 +28,14 @@ public struct PlacedBox: Sendable, Equatable {
     public var title: String
     public var titleStyle: CellStyle
     public var lines: [StyledText]
+
+    public init(id: String, rect: Rect, title: String, titleStyle: CellStyle, lines: [StyledText]) {
+        self.id = id
+        self.rect = rect
+        self.title = title
+        self.titleStyle = titleStyle
+        self.lines = lines
+    }
 }
 
 public struct StyledText: Sendable, Equatable {

@@ -11,7 +11,7 @@ public enum DiagramRenderer {
         return grid
     }
 
-    static func drawBox(_ box: PlacedBox, into grid: inout Grid, ascii: Bool, borderStyle: CellStyle) {
+    public static func drawBox(_ box: PlacedBox, into grid: inout Grid, ascii: Bool, borderStyle: CellStyle) {
         let r = box.rect
         let (h, v, tl, tr, bl, br): (Character, Character, Character, Character, Character, Character) =
             ascii ? ("-", "|", "+", "+", "+", "+") : ("─", "│", "┌", "┐", "└", "┘")

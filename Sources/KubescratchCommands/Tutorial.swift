@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+import KubescratchScreen
+
+struct TutorialCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tutorial",
+        abstract: "The full-screen tutorial (the default): lessons, the live node diagram and each step's output.",
+        discussion: """
+            Starts where the node is (resume). Keys: Enter run the step · p back · PgUp/PgDn scroll · 1-5 go to a stage · \
+            r replay · d diagram · Tab select a component, then l log, f flags, h health, b break it · ? help · q quit. \
+            When the output is not a terminal, or with --plain, the plain runner (`kubescratch run`) is used instead.
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+
+    @Flag(name: .long, help: "Use the plain text runner instead of the full screen.")
+    var plain = false
+
+    func run() async throws {
+        try Setup.requireRoot("tutorial")
+        guard !plain, isatty(0) == 1, isatty(1) == 1, ProcessInfo.processInfo.environment["TERM"] != "dumb" else {
+            var runner = try Run.parse(node.arguments)
+            try await runner.run()
+            return
+        }
+        let book = try Setup.book(node)
+        let previous = Setup.loadProgress(node.layout)
+        let binDir = node.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir
+        let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
+        guard failing.isEmpty else {
+            throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
+        }
+        let context = try await Setup.context(node, previous: previous)
+        let relay = EventRelay()
+        let engine = Engine(context: context) { relay.forward($0) }
+        let tutorial = Tutorial(book: book, engine: engine)
+        let driver = SessionDriver(tutorial: tutorial)
+        relay.listeners = [driver.observe]
+        say("kubescratch: getting the node ready…")
+        try await driver.resume()
+        let keep = await TerminalApp(driver: driver, ascii: !Terminal.localeIsUTF8).run()
+        if keep {
+            say("The node keeps running: `kubescratch` resumes where you were, `kubescratch reset` removes everything.")
+        } else {
+            say("Removing everything kubescratch created…")
+            await KubescratchEngine.Reset(layout: context.layout, say: { say("  · \($0)") }).run()
+        }
+    }
+}

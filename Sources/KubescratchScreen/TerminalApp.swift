@@ -1,0 +1,230 @@
+import CNcurses
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+
+/// The full-screen tutorial: reads keys, sends them to the session, and copies the composed grid to ncurses.
+/// Every curses call happens on the main actor; the engine's work runs in tasks off it, so keys stay responsive.
+@MainActor
+public final class TerminalApp {
+    let driver: SessionDriver
+    let observer: @Sendable ([ComponentID]) -> NodeObserver
+    var diagram: DiagramModel?
+    var baseline: DiagramModel?
+    var mode: ScreenMode = .tutorial
+    var lessonScroll = 0
+    var selected: DiagramModel.BoxID?
+    var inspector: (title: String, lines: @MainActor () -> [String])?
+    var shown: Grid?
+    var colour = false
+    var running = true
+    var work: Task<Void, Never>?
+    var quitKeepingCluster = true
+    let ascii: Bool
+
+    public init(driver: SessionDriver, ascii: Bool) {
+        self.driver = driver
+        self.ascii = ascii
+        let context = driver.tutorial.engine.context
+        self.observer = { NodeObserver(context: context, expected: $0) }
+    }
+
+    /// Runs until the learner quits; returns whether the cluster should be kept.
+    public func run() async -> Bool {
+        setlocale(LC_ALL, "")
+        colour = ks_start() == 1
+        defer { ks_stop() }
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
+        interrupt.setEventHandler { [weak self] in
+            MainActor.assumeIsolated {
+                self?.work?.cancel()
+                self?.running = false
+            }
+        }
+        interrupt.resume()
+        defer { interrupt.cancel(); signal(SIGINT, SIG_DFL) }
+
+        let watching = Task { [weak self] in
+            guard let self else { return }
+            let expected = self.driver.session.componentsExpected
+            let node = self.observer(expected.isEmpty ? ComponentID.allCases : expected)
+            for await _ in node.changes() {
+                let state = await node.snapshot()
+                await MainActor.run { self.update(state) }
+            }
+        }
+        defer { watching.cancel() }
+
+        while running {
+            draw()
+            let (code, isKey) = readKey(timeout: 100)
+            if let code { handle(code, isKey: isKey) }
+            await Task.yield()
+        }
+        return quitKeepingCluster
+    }
+
+    func update(_ state: NodeState) {
+        let fresh = DiagramModel(state: state)
+        if diagram == nil { baseline = fresh }
+        diagram = DiagramModel(state: state, previous: baseline)
+    }
+
+    func readKey(timeout: Int32) -> (Int32?, Bool) {
+        var isKey: Int32 = 0
+        let code = ks_read_key(timeout, &isKey)
+        return code < 0 ? (nil, false) : (code, isKey == 1)
+    }
+
+    func input(width: Int, height: Int) -> ScreenInput {
+        let session = driver.session
+        let lesson = driver.tutorial.book.stage(session.position.stage)
+        let prose: String
+        if let lesson, session.position.step < lesson.steps.count {
+            prose = lesson.steps[session.position.step].prose
+        } else {
+            prose = lesson?.closing ?? ""
+        }
+        return ScreenInput(session: session, lessonText: prose, stageTitle: lesson.map { "Stage \($0.stage ?? 0) — \($0.title)" } ?? "kubescratch",
+                           diagram: diagram, width: width, height: height, mode: mode, lessonScroll: lessonScroll, selected: selected,
+                           inspector: inspector?.lines(), inspectorTitle: inspector?.title, now: Date(), ascii: ascii)
+    }
+
+    func draw() {
+        let grid = ScreenComposer.compose(input(width: Int(ks_cols()), height: Int(ks_lines())))
+        if grid == shown { return }
+        let full = shown == nil || shown!.width != grid.width || shown!.height != grid.height
+        if full { ks_clear() }
+        for y in 0..<grid.height {
+            var x = 0
+            while x < grid.width {
+                let cell = grid[x, y]
+                if !full, let old = shown, old[x, y] == cell { x += 1; continue }
+                // Write a run of changed cells that share a style in one call.
+                var text = String(cell.character)
+                var end = x + 1
+                while end < grid.width, grid[end, y].style == cell.style, full || shown![end, y] != grid[end, y] {
+                    text.append(grid[end, y].character)
+                    end += 1
+                }
+                let (pair, bold, reverse) = Self.attributes(cell.style)
+                ks_put(Int32(y), Int32(x), text, pair, bold ? 1 : 0, reverse ? 1 : 0)
+                x = end
+            }
+        }
+        ks_refresh()
+        shown = grid
+    }
+
+    static func attributes(_ style: CellStyle) -> (Int32, Bool, Bool) {
+        switch style {
+        case .healthy, .podRunning: (1, false, false)
+        case .starting, .podPending: (2, false, false)
+        case .unhealthy, .podFailed: (3, false, false)
+        case .crashed: (3, true, false)
+        case .arrow: (4, false, false)
+        case .border: (5, false, false)
+        case .title: (0, true, false)
+        case .new: (6, true, true)
+        case .dim, .stopped, .plain: (0, false, false)
+        }
+    }
+
+    func send(_ event: SessionEvent) {
+        let driver = self.driver
+        let effectsNeedWork = event == .next || event == .answer(true) || { if case .toggleComponent = event { return true } else { return false } }()
+        if effectsNeedWork {
+            guard work == nil else { return }
+            inspector = nil
+            work = Task.detached {
+                await driver.send(event)
+                await MainActor.run { [weak self] in self?.work = nil }
+            }
+            // Things that change from here on are "new since the last step".
+            if let diagram { baseline = stripped(diagram) }
+        } else {
+            Task.detached { await driver.send(event) }
+        }
+    }
+
+    func stripped(_ model: DiagramModel) -> DiagramModel {
+        var copy = model
+        copy.components = copy.components.map { var box = $0; box.isNew = false; return box }
+        copy.arrows = copy.arrows.map { var arrow = $0; arrow.isNew = false; return arrow }
+        return copy
+    }
+
+    func handle(_ code: Int32, isKey: Bool) {
+        if isKey && code == ks_key_resize() { shown = nil; return }
+        if mode == .help { mode = .tutorial; return }
+        let session = driver.session
+        if let question = session.question {
+            switch (isKey ? nil : UnicodeScalar(UInt32(code)).map(Character.init), question) {
+            case ("y"?, .quit), ("\n"?, .quit), ("\r"?, .quit):
+                quitKeepingCluster = true
+                running = false
+            case ("n"?, .quit):
+                quitKeepingCluster = false
+                running = false
+            case ("y"?, _): send(.answer(true))
+            default: send(.answer(false))
+            }
+            return
+        }
+        if isKey {
+            switch code {
+            case ks_key_ppage(), ks_key_up(): lessonScroll += code == ks_key_up() ? 1 : 10
+            case ks_key_npage(), ks_key_down(): lessonScroll = max(0, lessonScroll - (code == ks_key_down() ? 1 : 10))
+            case ks_key_enter(): send(.next)
+            case ks_key_btab(): cycleSelection(backwards: true)
+            default: break
+            }
+            return
+        }
+        guard let scalar = UnicodeScalar(UInt32(code)) else { return }
+        switch Character(scalar) {
+        case "\n", "\r", "n": lessonScroll = 0; send(.next)
+        case "p": lessonScroll = 0; send(.previous)
+        case "1", "2", "3", "4", "5": send(.goToStage(Int(String(Character(scalar)))!))
+        case "r": send(.replayStage)
+        case "d": mode = mode == .diagram ? .tutorial : .diagram
+        case "?": mode = .help
+        case "q": send(.quit)
+        case "\t": cycleSelection(backwards: false)
+        case "\u{1B}": inspector = nil; selected = nil
+        case "b":
+            if let component = selectedComponent { send(.toggleComponent(component)) }
+        case "l":
+            if let component = selectedComponent {
+                let supervisor = driver.tutorial.engine.context.supervisor
+                inspector = ("log of \(component.name) (following)", { supervisor.logTail(component, lines: 200).split(separator: "\n").map(String.init) })
+            }
+        case "f":
+            if let component = selectedComponent {
+                let plan = driver.tutorial.engine.context.planner.plan(component, kubeletMode: driver.tutorial.engine.context.supervisor.record(component)?.kubeletMode ?? .cluster)
+                let lines = ["$ " + plan.commandLine] + plan.files.flatMap { ["── \($0.path)"] + $0.contents.split(separator: "\n").map(String.init) }
+                inspector = ("flags and config of \(component.name)", { lines.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } })
+            }
+        case "h":
+            if let component = selectedComponent {
+                let health = driver.tutorial.engine.context.planner.plan(component).health
+                let box = diagram?.box(DiagramModel.BoxID(component))
+                inspector = ("health of \(component.name)", { ["\(health)", "now: \(box?.health.word ?? "unknown")", box?.pid.map { "pid \($0)" } ?? ""] })
+            }
+        default: break
+        }
+    }
+
+    var selectedComponent: ComponentID? {
+        guard let selected else { return nil }
+        return ComponentID.allCases.first { DiagramModel.BoxID($0) == selected }
+    }
+
+    func cycleSelection(backwards: Bool) {
+        let boxes = (diagram?.components.map(\.id) ?? []).filter { $0 != .iptables }
+        guard !boxes.isEmpty else { return }
+        let index = selected.flatMap { boxes.firstIndex(of: $0) } ?? (backwards ? 0 : -1)
+        selected = boxes[(index + (backwards ? -1 : 1) + boxes.count) % boxes.count]
+    }
+}
