@@ -40,7 +40,7 @@ let package = Package(
         ),
         // ncurses behind a small C shim (libncurses-dev): wide-character API, macros and globals as functions.
         .target(name: "CNcurses", linkerSettings: [.linkedLibrary("ncursesw")]),
-        // The terminal screen: composes the session, lesson and diagram into a grid; the ncurses driver copies it out.
+        // The terminal screen's driver: keys in, the grid composed by the core copied out through ncurses.
         .target(
             name: "KubescratchScreen",
             dependencies: ["KubescratchCore", "KubescratchEngine", "CNcurses"]
@@ -60,6 +60,5 @@ let package = Package(
         .executableTarget(name: "kubescratch-bench", dependencies: ["KubescratchCore"]),
         .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"]),
         .testTarget(name: "KubescratchEngineTests", dependencies: ["KubescratchEngine", "KubescratchCore"]),
-        .testTarget(name: "KubescratchScreenTests", dependencies: ["KubescratchScreen", "KubescratchCore"]),
     ]
 )

@@ -44,3 +44,15 @@ for (label, pods, width, height) in [("stage 5, 3 replicas, 200x60", 3, 200, 60)
         return TextRenderer.ansi(grid).utf8.count
     }
 }
+
+// A full redraw of the terminal screen (lesson, output, diagram, status) at 200x60.
+var session = TutorialSession(stages: (1...5).map { .init(number: $0, title: "Stage \($0)", steps: [.init(id: "s\($0)", title: "step")], components: []) },
+                              completedStage: 4)
+_ = session.handle(.next)
+for index in 0..<200 { _ = session.handle(.output("line \(index) of output from kubectl get pods -o wide")) }
+let lesson = String(repeating: "A paragraph of the lesson that explains what kube-proxy does with iptables rules. ", count: 40)
+let screenModel = DiagramModel(state: stage5State(pods: 3))
+measure("screen compose + text: 200x60", iterations: iterations) {
+    let input = ScreenInput(session: session, lessonText: lesson, stageTitle: "Stage 5 — kube-proxy", diagram: screenModel, width: 200, height: 60)
+    return ScreenComposer.compose(input).text.utf8.count
+}

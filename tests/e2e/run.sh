@@ -57,8 +57,15 @@ run_stage() {  # run_stage N: run through stage N, then assert the real state
   pass
 }
 
-echo "== e2e: stages 1-5, one at a time"
-for n in 1 2 3 4 5; do run_stage "$n"; done
+echo "== e2e: the terminal UI runs stage 1 (tmux)"
+start=$(date +%s%N)
+bash tests/e2e/tui.sh
+timings+=("stage 1 in the terminal UI, keys and quits included: $(seconds_since "$start") s")
+python3 tests/e2e/assert_stage.py 1
+pass
+
+echo "== e2e: stages 2-5 in plain text, one at a time"
+for n in 2 3 4 5; do run_stage "$n"; done
 
 echo "== e2e: diagram-free status check"
 "${ks[@]}" status --json | python3 -c '

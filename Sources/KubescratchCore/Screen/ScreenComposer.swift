@@ -1,5 +1,5 @@
 import Foundation
-import KubescratchCore
+
 
 public enum ScreenMode: Sendable, Equatable {
     case tutorial

@@ -1,6 +1,6 @@
 import Foundation
 import KubescratchCore
-import KubescratchScreen
+import KubescratchCore
 import Testing
 
 /// The composed screen as text, compared with files under Snapshots/ (KUBESCRATCH_RECORD_SNAPSHOTS=1 re-records).
