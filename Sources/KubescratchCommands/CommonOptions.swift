@@ -3,6 +3,16 @@ import Foundation
 import KubescratchCore
 import KubescratchEngine
 
+/// The state folder, for the commands that only look at the node or remove it.
+struct StateOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The state folder (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
+    var stateDir: String?
+
+    var layout: StateLayout {
+        StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+    }
+}
+
 /// Options every command that touches the node shares.
 struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Folder with the Kubernetes binaries (kubelet, kube-apiserver, …, kubectl). Also KUBESCRATCH_BIN_DIR. Programs not found there are looked up in PATH.", valueName: "DIR"))
@@ -107,6 +117,24 @@ enum Setup {
         let imageSource: ImageSource = options.offline ? .local : (options.images ?? previous?.images ?? .local)
         return EngineContext(layout: layout, facts: facts, binaries: binaries, imageSource: imageSource,
                              assetsDir: try locate("assets", explicit: nil, variable: "KUBESCRATCH_ASSETS"), binDir: binDir)
+    }
+
+    /// Everything a tutorial command needs, after the same checks as `kubescratch doctor` (stopping on a FAIL):
+    /// lessons, the node's context, the engine, and the session driver that all engine events reach.
+    static func driver(_ node: NodeOptions, alsoTelling listener: ((EngineEvent) -> Void)? = nil) async throws -> SessionDriver {
+        let book = try Setup.book(node)
+        let previous = loadProgress(node.layout)
+        let binDir = node.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir
+        let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
+        guard failing.isEmpty else {
+            throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
+        }
+        let context = try await Setup.context(node, previous: previous)
+        let relay = EventRelay()
+        let engine = Engine(context: context) { relay.forward($0) }
+        let driver = SessionDriver(tutorial: Tutorial(book: book, engine: engine))
+        relay.listeners = (listener.map { [$0] } ?? []) + [driver.observe]
+        return driver
     }
 
     static func loadProgress(_ layout: StateLayout) -> TutorialProgress? {

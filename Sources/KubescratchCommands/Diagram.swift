@@ -15,8 +15,7 @@ struct DiagramCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The state folder (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Flag(name: .long, help: "Redraw in place whenever the node changes, until Ctrl-C.")
     var watch = false
@@ -42,7 +41,7 @@ struct DiagramCommand: AsyncParsableCommand {
 
     func run() async throws {
         try Setup.requireRoot("diagram")
-        let layout = StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+        let layout = state.layout
         guard let progress = Setup.loadProgress(layout) else {
             throw UserFacingError("there is no node yet (nothing in \(layout.root)): start one with `kubescratch run`.")
         }

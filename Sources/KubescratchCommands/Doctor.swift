@@ -13,14 +13,13 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Folder with the Kubernetes binaries (also KUBESCRATCH_BIN_DIR).", valueName: "DIR"))
     var binDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("The state folder (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Flag(name: .long, help: "Print JSON, for scripts.")
     var json = false
 
     func run() async throws {
-        let layout = StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+        let layout = state.layout
         let binDir = binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? Setup.loadProgress(layout)?.binDir
         let results = await Self.check(layout: layout, binDir: binDir)
         if json {

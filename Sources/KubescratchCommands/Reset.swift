@@ -14,12 +14,11 @@ struct ResetCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The state folder to remove (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     func run() async throws {
         try Setup.requireRoot("reset")
-        let layout = StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+        let layout = state.layout
         guard layout.root != "/" && layout.root.count > 1 else { throw ValidationError("refusing to remove /") }
         let started = Date()
         print("reset: removing everything kubescratch created (state in \(layout.root))")

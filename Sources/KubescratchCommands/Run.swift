@@ -86,22 +86,10 @@ struct StageCommand: AsyncParsableCommand {
 enum Session {
     static func run(node: NodeOptions, yes: Bool, showProse: Bool, diagram: Bool,
                     _ body: @escaping @Sendable (SessionDriver, (@Sendable (Step) async -> Void)?) async throws -> Void) async throws {
-        let book = try Setup.book(node)
-        let previous = Setup.loadProgress(node.layout)
-        // The same checks as `kubescratch doctor`: stop before starting anything when one fails.
-        let binDir = node.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir
-        let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
-        guard failing.isEmpty else {
-            throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
-        }
-        let context = try await Setup.context(node, previous: previous)
         let printer = PlainPrinter(showProse: showProse)
-        let relay = EventRelay()
-        let engine = Engine(context: context) { relay.forward($0) }
-        let tutorial = Tutorial(book: book, engine: engine)
-        let driver = SessionDriver(tutorial: tutorial)
-        relay.listeners = [printer.handle, driver.observe]
-        if diagram { driver.afterStage = printDiagram(tutorial) }
+        let driver = try await Setup.driver(node, alsoTelling: printer.handle)
+        let context = driver.tutorial.engine.context
+        if diagram { driver.afterStage = printDiagram(driver.tutorial) }
         say("kubescratch: node \(context.facts.nodeName) (\(context.facts.nodeIP)), Kubernetes \(context.facts.kubernetes), containerd \(context.facts.containerd), etcd \(context.facts.etcd), cgroup v\(context.facts.cgroupVersion)")
         say("state in \(context.layout.root); to look around in another terminal: export KUBECONFIG=\(context.layout.adminKubeconfig)")
 

@@ -8,8 +8,7 @@ struct Status: AsyncParsableCommand {
         abstract: "Show each component: running or not, its PID, health, ports and memory; and how far the tutorial is."
     )
 
-    @Option(name: .long, help: ArgumentHelp("The state folder (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Flag(name: .long, help: "Print JSON, for scripts.")
     var json = false
@@ -34,7 +33,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let layout = StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
+        let layout = state.layout
         let supervisor = Supervisor(layout: layout)
         let progress = Setup.loadProgress(layout)
         var components: [ComponentStatus] = []

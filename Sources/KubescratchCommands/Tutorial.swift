@@ -27,19 +27,8 @@ struct TutorialCommand: AsyncParsableCommand {
             try await runner.run()
             return
         }
-        let book = try Setup.book(node)
-        let previous = Setup.loadProgress(node.layout)
-        let binDir = node.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir
-        let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
-        guard failing.isEmpty else {
-            throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
-        }
-        let context = try await Setup.context(node, previous: previous)
-        let relay = EventRelay()
-        let engine = Engine(context: context) { relay.forward($0) }
-        let tutorial = Tutorial(book: book, engine: engine)
-        let driver = SessionDriver(tutorial: tutorial)
-        relay.listeners = [driver.observe]
+        let driver = try await Setup.driver(node)
+        let context = driver.tutorial.engine.context
         say("kubescratch: getting the node ready…")
         try await driver.resume()
         let keep = await TerminalApp(driver: driver, ascii: !Terminal.localeIsUTF8).run()

@@ -33,13 +33,20 @@ public struct TutorialProgress: Codable, Sendable, Equatable {
     public var completedStage: Int
     /// A stage that began and did not finish (interrupted or failed): rewound before going on.
     public var unfinishedStage: Int?
+    /// Steps of the unfinished stage that passed; with `betweenSteps`, the learner stopped cleanly after them
+    /// and can go on from the next one. Otherwise a step was cut short and the stage is rewound first.
+    public var stepsDone: Int?
+    public var betweenSteps: Bool?
     public var facts: NodeFacts
     public var images: ImageSource
     public var binDir: String?
 
-    public init(completedStage: Int, unfinishedStage: Int? = nil, facts: NodeFacts, images: ImageSource, binDir: String?) {
+    public init(completedStage: Int, unfinishedStage: Int? = nil, stepsDone: Int? = nil, betweenSteps: Bool? = nil,
+                facts: NodeFacts, images: ImageSource, binDir: String?) {
         self.completedStage = completedStage
         self.unfinishedStage = unfinishedStage
+        self.stepsDone = stepsDone
+        self.betweenSteps = betweenSteps
         self.facts = facts
         self.images = images
         self.binDir = binDir

@@ -18,8 +18,11 @@ public final class SessionDriver: @unchecked Sendable {
 
     /// A session at the node's recorded progress; expected components that are not running count as broken.
     static func freshSession(_ tutorial: Tutorial) -> TutorialSession {
-        var session = TutorialSession(stages: tutorial.book.stages.map(TutorialSession.StageOutline.init),
-                                      completedStage: tutorial.completedStage)
+        let stages = tutorial.book.stages.map(TutorialSession.StageOutline.init)
+        var session = TutorialSession(stages: stages, completedStage: tutorial.completedStage)
+        if let progress = tutorial.loadProgress(), let stage = progress.unfinishedStage, progress.betweenSteps == true {
+            session = TutorialSession(stages: stages, stage: stage, stepsDone: progress.stepsDone ?? 0)
+        }
         session.broken = Set(session.componentsExpected.filter { tutorial.engine.context.supervisor.runningRecord($0) == nil })
         return session
     }
@@ -33,7 +36,10 @@ public final class SessionDriver: @unchecked Sendable {
 
     /// Starts from the node's recorded progress: rewinds a stage left unfinished, restarts components that died.
     public func resume() async throws {
-        if let unfinished = tutorial.loadProgress()?.unfinishedStage {
+        let progress = tutorial.loadProgress()
+        if let unfinished = progress?.unfinishedStage, progress?.betweenSteps == true {
+            tutorial.engine.emit(.note("going on with stage \(unfinished) after step \(progress?.stepsDone ?? 0), where you stopped"))
+        } else if let unfinished = progress?.unfinishedStage {
             tutorial.engine.emit(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
             try await tutorial.rewindUnfinished(unfinished)
         }
@@ -63,8 +69,9 @@ public final class SessionDriver: @unchecked Sendable {
         case .runStep(let stageNumber, let index):
             guard let lesson = tutorial.book.stage(stageNumber), lesson.steps.indices.contains(index) else { return }
             let step = lesson.steps[index]
+            // While a step runs the node is between two known states: resuming then rewinds the stage.
+            try? tutorial.saveProgress(stageNumber - 1, unfinished: stageNumber, stepsDone: index, betweenSteps: false)
             if index == 0 {
-                try? tutorial.saveProgress(stageNumber - 1, unfinished: stageNumber)
                 if stageNumber == 1, let introduction = tutorial.readings.first { engine.emit(.reading(introduction)) }
                 engine.emit(.stageStarted(lesson))
                 stageStartedAt = Date()
@@ -75,6 +82,9 @@ public final class SessionDriver: @unchecked Sendable {
             let result = await engine.run(step)
             engine.emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(started)))
             mutate(.stepFinished(id: step.id, passed: result.passed, detail: result.detail))
+            if result.passed, index < lesson.steps.count - 1 {
+                try? tutorial.saveProgress(stageNumber - 1, unfinished: stageNumber, stepsDone: index + 1, betweenSteps: true)
+            }
             if result.passed, index == lesson.steps.count - 1 {
                 try? tutorial.saveProgress(stageNumber)
                 engine.emit(.stageFinished(lesson, seconds: Date().timeIntervalSince(stageStartedAt ?? started)))

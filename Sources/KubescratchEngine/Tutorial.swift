@@ -80,8 +80,9 @@ public final class Tutorial: @unchecked Sendable {
     /// The lessons without steps: the introduction first, the wrap-up last.
     public var readings: [Lesson] { book.lessons.filter { $0.stage == nil }.sorted { $0.file < $1.file } }
 
-    func saveProgress(_ stage: Int, unfinished: Int? = nil) throws {
-        let progress = TutorialProgress(completedStage: stage, unfinishedStage: unfinished, facts: context.facts, images: context.imageSource,
+    func saveProgress(_ stage: Int, unfinished: Int? = nil, stepsDone: Int? = nil, betweenSteps: Bool? = nil) throws {
+        let progress = TutorialProgress(completedStage: stage, unfinishedStage: unfinished, stepsDone: stepsDone, betweenSteps: betweenSteps,
+                                        facts: context.facts, images: context.imageSource,
                                 binDir: context.binDir)
         try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

@@ -30,6 +30,15 @@ import Testing
         #expect(TutorialSession(stages: Self.stages, completedStage: 5).position == .init(stage: 5, step: 3))
     }
 
+    @Test func resumesAfterTheLastStepDone() {
+        var session = TutorialSession(stages: Self.stages, stage: 2, stepsDone: 2)
+        #expect(session.position == .init(stage: 2, step: 2))
+        #expect(session.nodeAt == .init(stage: 2, step: 1))
+        #expect(run(&session) == [.runStep(stage: 2, step: 2)])
+        let none = TutorialSession(stages: Self.stages, stage: 3, stepsDone: 0)
+        #expect(none.position == .init(stage: 3, step: 0) && none.nodeAt == .init(stage: 3, step: -1))
+    }
+
     @Test func nextRunsTheStepThenMovesOn() {
         var session = TutorialSession(stages: Self.stages, completedStage: 0)
         #expect(run(&session) == [.runStep(stage: 1, step: 0)])

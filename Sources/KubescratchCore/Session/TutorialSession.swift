@@ -73,6 +73,15 @@ public struct TutorialSession: Sendable, Equatable {
 
     public static let outputLimit = 400
 
+    /// A session for a node stopped cleanly after `stepsDone` steps of `stage`: it goes on with the next step.
+    public init(stages: [StageOutline], stage: Int, stepsDone: Int) {
+        self.init(stages: stages, completedStage: stage - 1)
+        guard stepsDone > 0, let outline = self.stage(stage) else { return }
+        let done = min(stepsDone, outline.steps.count)
+        position = Position(stage: stage, step: done)
+        nodeAt = normalized(Position(stage: stage, step: done - 1))
+    }
+
     /// A session for a node whose last completed stage is `completedStage` (0: nothing yet).
     public init(stages: [StageOutline], completedStage: Int) {
         self.stages = stages.sorted { $0.number < $1.number }
