@@ -34,6 +34,7 @@ let package = Package(
                 "KubescratchCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -58,7 +59,7 @@ let package = Package(
         .executableTarget(name: "kubescratch", dependencies: ["KubescratchCommands"]),
         // Benchmarks of the pure diagram pipeline (a benchmark, not a timed test).
         .executableTarget(name: "kubescratch-bench", dependencies: ["KubescratchCore"]),
-        .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"]),
-        .testTarget(name: "KubescratchEngineTests", dependencies: ["KubescratchEngine", "KubescratchCore"]),
+        .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"], exclude: ["Snapshots"]),
+        .testTarget(name: "KubescratchEngineTests", dependencies: ["KubescratchEngine", "KubescratchCore"], exclude: ["Fixtures"]),
     ]
 )

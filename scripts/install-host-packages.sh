@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # the real node
   etcd-server containerd runc containernetworking-plugins iptables conntrack iproute2
+  # setup's mirror test packs these into release-shaped tarballs (etcdctl sits beside etcd upstream)
+  etcd-client
   # images built without a registry
   busybox-static
   # building Kubernetes v1.20.2 from Debian's source package

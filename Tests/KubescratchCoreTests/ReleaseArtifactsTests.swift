@@ -31,3 +31,32 @@ import Testing
         #expect(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 0)).etcd.minor == 6)
     }
 }
+
+@Suite struct ReleasePinTests {
+    @Test func thePinFileRoundTripsEveryCompanion() throws {
+        var versions = ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))
+        versions.etcd = KubernetesVersion(3, 6, 4)
+        let read = try #require(ReleaseVersions(pinText: versions.pinText))
+        #expect(read == versions)
+        #expect(versions.pinText.hasPrefix("kubernetes v1.34.1\netcd v3.6.4\n"))
+    }
+
+    @Test func anOldPinWithOnlyTheReleaseGetsTheTable() {
+        #expect(ReleaseVersions(pinText: "v1.33.2\n") == ReleaseVersions.companions(for: KubernetesVersion(1, 33, 2)))
+        #expect(ReleaseVersions(pinText: "garbage") == nil)
+    }
+
+    @Test func kubeadmsEtcdPairingIsReadFromItsConstants() {
+        let source = """
+            const (
+            \t// DefaultEtcdVersion indicates the default etcd version that kubeadm uses
+            \tDefaultEtcdVersion = "3.6.5-0"
+            \tMinExternalEtcdVersion = "3.5.24-0"
+            )
+            """
+        #expect(KubeadmConstants.defaultEtcdVersion(in: source) == KubernetesVersion(3, 6, 5))
+        #expect(KubeadmConstants.defaultEtcdVersion(in: "package constants\n") == nil)
+        #expect(KubeadmConstants.url(for: KubernetesVersion(1, 34, 1), mirror: nil)
+            == "https://raw.githubusercontent.com/kubernetes/kubernetes/v1.34.1/cmd/kubeadm/app/constants/constants.go")
+    }
+}

@@ -18,6 +18,9 @@ echo "== e2e: reset (the machine may be dirty from an earlier killed run)"
 echo "== e2e: doctor on this machine"
 "${ks[@]}" doctor --bin-dir "$BIN"
 
+echo "== e2e: setup from a release-shaped mirror on 127.0.0.1"
+bash tests/e2e/setup_mirror.sh
+
 export NODE_NAME=$(hostname | tr 'A-Z' 'a-z')
 export NODE_IP=$(ip -4 route show default | awk '{for (i=1;i<NF;i++) if ($i=="dev") print $(i+1)}' | head -1 | xargs -I{} ip -4 -o addr show dev {} | awk '{print $4}' | cut -d/ -f1 | head -1)
 export BASELINE_VETHS=$(ip -o link show type veth 2>/dev/null | awk '{print $2}' | sort)

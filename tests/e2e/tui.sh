@@ -4,8 +4,10 @@
 # → 120x40, quit with q, start again and quit with Ctrl-C; each time the terminal must be restored.
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
-sock=$(mktemp -u /tmp/kubescratch-tui.XXXXXX)
-trap 'tmux -S "$sock" kill-server 2>/dev/null || true' EXIT
+sock_base=$(mktemp -u /tmp/kubescratch-tui.XXXXXX)
+sock="$sock_base.0"
+runs=0
+trap 'for s in "$sock_base".*; do tmux -S "$s" kill-server 2>/dev/null || true; rm -f "$s"; done' EXIT
 ks="$PWD/.build/debug/kubescratch"
 
 screen() { tmux -S "$sock" capture-pane -p; }
@@ -17,7 +19,10 @@ wait_for() {  # wait_for PATTERN [SECONDS]: poll the screen until it shows PATTE
   done
 }
 start() {
+  # A fresh server per run: reusing a socket right after kill-server races with the old server's exit
+  # ("server exited unexpectedly").
   tmux -S "$sock" kill-server 2>/dev/null || true
+  runs=$((runs + 1)); sock="$sock_base.$runs"
   tmux -S "$sock" new-session -d -x 120 -y 40 -e LANG=C.UTF-8 -e TERM=screen-256color -e KUBESCRATCH_BIN_DIR="$BIN" \
     "bash -c '$ks --offline; echo EXITED \$?; sleep 600'"
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// What `setup` fetches for a release, from where, and how each file is checked
 /// (shared/reference/components.md §1: dl.k8s.io and the projects' GitHub releases).
 public struct Artifact: Sendable, Equatable {
@@ -20,7 +21,7 @@ public struct Artifact: Sendable, Equatable {
     public var installAs: String?
 }
 
-public struct ReleaseVersions: Sendable, Equatable {
+public struct ReleaseVersions: Sendable, Equatable, Codable {
     public var kubernetes: KubernetesVersion
     public var etcd: KubernetesVersion
     public var containerd: KubernetesVersion
@@ -28,18 +29,69 @@ public struct ReleaseVersions: Sendable, Equatable {
     public var cni: KubernetesVersion
     public var crictl: KubernetesVersion
 
-    /// Companion versions for a Kubernetes release: etcd as kubeadm pairs it (3.5 up to 1.33, 3.6 from 1.34),
-    /// containerd 2.1.4 (the release components.md cites), crictl of the same minor. The runc and CNI plugin
-    /// versions and the etcd patch releases are placeholders not yet checked against the projects' release
-    /// pages: `setup` is unfinished (issue 6) and must confirm them before it downloads anything.
+    /// Companions for a release when nothing better is known (no network, or `--from`). `setup` prefers
+    /// the etcd that kubeadm pins for the very release (`KubeadmConstants`). kubeadm pairs etcd 3.5 with
+    /// 1.31–1.33 and 3.6 from 1.34 (components.md §1). containerd 2.1.4 is the release components.md
+    /// cites; runc 1.3.3 and CNI plugins 1.8.0 are releases other projects pair with containerd 2.1 and
+    /// Kubernetes 1.34. crictl follows the Kubernetes minor (cri-tools cuts a vX.Y.0 per minor).
+    /// `setup --etcd/--containerd/--runc/--cni/--crictl` override each.
     public static func companions(for kubernetes: KubernetesVersion) -> ReleaseVersions {
         ReleaseVersions(
             kubernetes: kubernetes,
             etcd: kubernetes.isAtLeast(1, 34) ? KubernetesVersion(3, 6, 5) : KubernetesVersion(3, 5, 21),
             containerd: KubernetesVersion(2, 1, 4),
-            runc: KubernetesVersion(1, 3, 0),
-            cni: KubernetesVersion(1, 7, 1),
+            runc: KubernetesVersion(1, 3, 3),
+            cni: KubernetesVersion(1, 8, 0),
             crictl: KubernetesVersion(kubernetes.major, kubernetes.minor, 0))
+    }
+
+    /// The pin file: one "name vX.Y.Z" line per component, so a later `setup` installs exactly the same.
+    public var pinText: String {
+        [("kubernetes", kubernetes), ("etcd", etcd), ("containerd", containerd), ("runc", runc), ("cni", cni), ("crictl", crictl)]
+            .map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n"
+    }
+
+    /// Reads a pin file; a file from before companions were pinned (only the Kubernetes version) gets the table's.
+    public init?(pinText text: String) {
+        var found: [String: KubernetesVersion] = [:]
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 2, let version = KubernetesVersion(parsing: String(words[1])) { found[String(words[0])] = version }
+        }
+        let kubernetes = found["kubernetes"] ?? KubernetesVersion(parsing: text)
+        guard let kubernetes else { return nil }
+        let table = Self.companions(for: kubernetes)
+        self.init(kubernetes: kubernetes, etcd: found["etcd"] ?? table.etcd, containerd: found["containerd"] ?? table.containerd,
+                  runc: found["runc"] ?? table.runc, cni: found["cni"] ?? table.cni, crictl: found["crictl"] ?? table.crictl)
+    }
+
+    public init(kubernetes: KubernetesVersion, etcd: KubernetesVersion, containerd: KubernetesVersion,
+                runc: KubernetesVersion, cni: KubernetesVersion, crictl: KubernetesVersion) {
+        self.kubernetes = kubernetes
+        self.etcd = etcd
+        self.containerd = containerd
+        self.runc = runc
+        self.cni = cni
+        self.crictl = crictl
+    }
+}
+
+/// kubeadm's constants for a release (`cmd/kubeadm/app/constants/constants.go` at the release tag) name the
+/// etcd version that release is tested with: `DefaultEtcdVersion = "3.6.5-0"` (the `-0` is the image revision).
+public enum KubeadmConstants {
+    public static func url(for kubernetes: KubernetesVersion, mirror: String?) -> String {
+        (mirror.map { "\($0)/raw.githubusercontent.com" } ?? "https://raw.githubusercontent.com")
+            + "/kubernetes/kubernetes/\(kubernetes)/cmd/kubeadm/app/constants/constants.go"
+    }
+
+    public static func defaultEtcdVersion(in source: String) -> KubernetesVersion? {
+        for line in source.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("DefaultEtcdVersion"), let open = trimmed.firstIndex(of: "\"") else { continue }
+            let value = trimmed[trimmed.index(after: open)...].prefix(while: { $0 != "\"" })
+            return KubernetesVersion(parsing: String(value))
+        }
+        return nil
     }
 }
 

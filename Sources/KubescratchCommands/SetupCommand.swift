@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import KubescratchCore
+import KubescratchEngine
+
+struct SetupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "setup",
+        abstract: "Download a Kubernetes release and its companions, verify each file's SHA-256, and install them in one folder.",
+        discussion: """
+            Fetches kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, kubelet and kubectl from dl.k8s.io, \
+            and etcd, containerd, runc, the CNI plugins and crictl from their GitHub releases, each checked against its \
+            published checksum before it is installed. Interrupted downloads resume. Without network: --from DIR takes the \
+            same files from a folder. The release is pinned after the first run, so later runs install the same one.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The Kubernetes release (default: the current stable, pinned after the first run).", valueName: "vX.Y.Z"))
+    var kubernetes: String?
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Fetch only these (repeatable): kubernetes, etcd, containerd, runc, cni, crictl.", valueName: "GROUP"))
+    var only: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The download cache (default: $XDG_CACHE_HOME/kubescratch or ~/.cache/kubescratch).", valueName: "DIR"))
+    var cache: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where to install the binaries (default: <cache>/bin/<release>).", valueName: "DIR"))
+    var binDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("A mirror with the official layout (<mirror>/dl.k8s.io/…, <mirror>/github.com/…). Also KUBESCRATCH_MIRROR.", valueName: "URL"))
+    var mirror: String?
+
+    @Option(name: .long, help: ArgumentHelp("Take the files from this folder instead of downloading them (a <file>.sha256 beside one is checked). Needs --kubernetes.", valueName: "DIR"))
+    var from: String?
+
+    @Option(name: .long, help: ArgumentHelp("etcd release (default: the one kubeadm pins for the Kubernetes release).", valueName: "vX.Y.Z"))
+    var etcd: String?
+
+    @Option(name: .long, help: ArgumentHelp("containerd release.", valueName: "vX.Y.Z"))
+    var containerd: String?
+
+    @Option(name: .long, help: ArgumentHelp("runc release.", valueName: "vX.Y.Z"))
+    var runc: String?
+
+    @Option(name: .long, help: ArgumentHelp("CNI plugins release.", valueName: "vX.Y.Z"))
+    var cni: String?
+
+    @Option(name: .long, help: ArgumentHelp("crictl release (default: vX.Y.0 of the Kubernetes minor).", valueName: "vX.Y.Z"))
+    var crictl: String?
+
+    func validate() throws {
+        for (flag, value) in [("kubernetes", kubernetes), ("etcd", etcd), ("containerd", containerd), ("runc", runc), ("cni", cni), ("crictl", crictl)] {
+            if let value, KubernetesVersion(parsing: value) == nil { throw ValidationError("--\(flag) must look like v1.2.3, not \(value)") }
+        }
+        for group in only where Artifact.Group(rawValue: group) == nil {
+            throw ValidationError("unknown --only \(group); expected one of \(Artifact.Group.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let from, !FileManager.default.fileExists(atPath: from) { throw ValidationError("--from \(from) does not exist") }
+    }
+
+    static var defaultCache: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/kubescratch" }
+        return (environment["HOME"] ?? "/root") + "/.cache/kubescratch"
+    }
+
+    func overrides(_ versions: inout ReleaseVersions) {
+        func parse(_ text: String?) -> KubernetesVersion? { text.flatMap(KubernetesVersion.init(parsing:)) }
+        if let version = parse(etcd) { versions.etcd = version }
+        if let version = parse(containerd) { versions.containerd = version }
+        if let version = parse(runc) { versions.runc = version }
+        if let version = parse(cni) { versions.cni = version }
+        if let version = parse(crictl) { versions.crictl = version }
+    }
+
+    func run() async throws {
+        let cache = self.cache ?? Self.defaultCache
+        let mirror = (self.mirror ?? ProcessInfo.processInfo.environment["KUBESCRATCH_MIRROR"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        let downloader = Downloader()
+        defer { Task { await downloader.shutdown() } }
+        let progressLine = ProgressLine(enabled: isatty(1) == 1)
+        let tell: @Sendable (String) -> Void = { line in progressLine.finish(); say("· \(line)") }
+        do {
+            let versions = try await ReleaseInstaller(cache: cache, binDir: "", mirror: mirror, from: from, say: tell, progress: { _ in })
+                .resolveVersions(kubernetes.flatMap(KubernetesVersion.init(parsing:)), overrides: overrides, downloader: downloader)
+            let bin = binDir ?? "\(cache)/bin/\(versions.kubernetes)"
+            let groups = Set(only.compactMap(Artifact.Group.init(rawValue:)))
+            let artifacts = ReleaseArtifacts.list(versions, mirror: mirror).filter { groups.isEmpty || groups.contains($0.group) }
+            say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl): \(artifacts.count) files")
+            let installer = ReleaseInstaller(cache: cache, binDir: bin, mirror: mirror, from: from, say: tell, progress: progressLine.show)
+            try await installer.install(artifacts, downloader: downloader)
+            progressLine.finish()
+            try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
+            say("installed in \(bin). Next: sudo kubescratch doctor --bin-dir \(bin), then sudo kubescratch --bin-dir \(bin)")
+        } catch let error as DownloadError {
+            progressLine.finish()
+            throw UserFacingError(error.description)
+        } catch let error as CocoaError where error.code == .fileWriteNoPermission || error.code == .fileReadNoPermission {
+            progressLine.finish()
+            throw UserFacingError("no permission to write \(error.filePath ?? "the cache"): run setup with sudo, or choose --cache DIR and --bin-dir DIR you can write")
+        } catch let error as CocoaError where error.code == .fileWriteOutOfSpace {
+            progressLine.finish()
+            throw UserFacingError(DownloadError.diskFull(error.filePath ?? cache).description)
+        }
+    }
+}
+
+/// A progress bar on a terminal (bytes, rate, time left over the files coming in side by side), nothing
+/// elsewhere (the per-file lines suffice there).
+final class ProgressLine: @unchecked Sendable {
+    let enabled: Bool
+    let lock = NSLock()
+    var shown = false
+    var files: [String: Downloader.Progress] = [:]
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ progress: Downloader.Progress) {
+        guard enabled else { return }
+        lock.withLock {
+            files[progress.file] = progress
+            let active = files.values.filter { file in file.total.map { file.bytes < $0 } ?? true }
+            guard !active.isEmpty else { return }
+            let bytes = active.reduce(0) { $0 + $1.bytes }
+            let rate = active.reduce(0) { $0 + $1.bytesPerSecond }
+            let names = active.count == 1 ? active[0].file : "\(active.count) files"
+            var text = String(format: "  %@  %.1f MiB", names as NSString, Double(bytes) / 1_048_576)
+            if active.allSatisfy({ $0.total != nil }) {
+                let total = active.reduce(0) { $0 + ($1.total ?? 0) }
+                let fraction = total > 0 ? min(1, Double(bytes) / Double(total)) : 0
+                let bar = String(repeating: "█", count: Int(fraction * 20)) + String(repeating: "░", count: 20 - Int(fraction * 20))
+                let left = rate > 0 ? Double(total - bytes) / rate : 0
+                text += String(format: " / %.1f MiB %@ %.1f MiB/s, %.0f s left", Double(total) / 1_048_576, bar, rate / 1_048_576, left)
+            } else {
+                text += String(format: ", %.1f MiB/s", rate / 1_048_576)
+            }
+            FileHandle.standardOutput.write(Data("\r\u{1B}[2K\(text)".utf8))
+            shown = true
+        }
+    }
+
+    func finish() {
+        lock.withLock {
+            if shown { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
+            shown = false
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Crypto
+import KubescratchCore
+
+/// Fetches a release's binaries into a cache (or takes them from a folder), verifies each against its
+/// published SHA-256, and installs them into one bin folder for `--bin-dir`.
+public struct ReleaseInstaller: Sendable {
+    public var cache: String
+    public var binDir: String
+    public var mirror: String?
+    public var from: String?
+    let say: @Sendable (String) -> Void
+    let progress: @Sendable (Downloader.Progress) -> Void
+
+    public init(cache: String, binDir: String, mirror: String?, from: String?,
+                say: @escaping @Sendable (String) -> Void, progress: @escaping @Sendable (Downloader.Progress) -> Void) {
+        self.cache = cache
+        self.binDir = binDir
+        self.mirror = mirror
+        self.from = from
+        self.say = say
+        self.progress = progress
+    }
+
+    var pinFile: String { "\(cache)/pinned-release" }
+
+    /// The release to install: the one given, else the one pinned by an earlier run, else the current stable.
+    /// Its companions: as pinned for that release, else etcd as kubeadm pins it for the release and the rest
+    /// from our table; `overrides` win over both. The result is pinned, so later runs install the same files.
+    public func resolveVersions(_ given: KubernetesVersion?, overrides: (inout ReleaseVersions) -> Void = { _ in },
+                                downloader: Downloader) async throws -> ReleaseVersions {
+        let pinned = (try? String(contentsOfFile: pinFile, encoding: .utf8)).flatMap(ReleaseVersions.init(pinText:))
+        var versions: ReleaseVersions
+        if let pinned, given == nil || given == pinned.kubernetes {
+            versions = pinned
+            say("using \(pinned.kubernetes), pinned by an earlier setup (\(pinFile)); --kubernetes vX.Y.Z picks another")
+        } else {
+            let kubernetes: KubernetesVersion
+            if let given {
+                kubernetes = given
+            } else {
+                guard from == nil else {
+                    throw DownloadError.notFound("the release of the files in \(from!): say which with --kubernetes vX.Y.Z")
+                }
+                let marker = (mirror.map { "\($0)/dl.k8s.io" } ?? "https://dl.k8s.io") + "/release/stable.txt"
+                guard let stable = KubernetesVersion(parsing: try await downloader.text(marker)) else { throw DownloadError.noDigest(marker) }
+                kubernetes = stable
+                say("the current stable release is \(kubernetes) (\(marker))")
+            }
+            versions = ReleaseVersions.companions(for: kubernetes)
+            if from == nil {
+                let constants = KubeadmConstants.url(for: kubernetes, mirror: mirror)
+                if let etcd = (try? await downloader.text(constants)).flatMap(KubeadmConstants.defaultEtcdVersion(in:)) {
+                    versions.etcd = etcd
+                    say("etcd \(etcd): the version kubeadm \(kubernetes) is tested with (\(constants))")
+                } else {
+                    say("could not read kubeadm's etcd version for \(kubernetes) (\(constants)); our table says etcd \(versions.etcd)")
+                }
+            }
+        }
+        overrides(&versions)
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        try versions.pinText.write(toFile: pinFile, atomically: true, encoding: .utf8)
+        return versions
+    }
+
+    /// Gets every file into the cache (downloads run side by side, a few at a time: one slow host does not
+    /// hold up the rest), then installs them one by one.
+    public func install(_ artifacts: [Artifact], downloader: Downloader, parallel: Int = 3) async throws {
+        try FileManager.default.createDirectory(atPath: binDir, withIntermediateDirectories: true)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for artifact in artifacts {
+                if running == parallel {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await self.obtain(artifact, downloader: downloader) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+        for artifact in artifacts { try installFile(artifact, from: cachedPath(artifact)) }
+    }
+
+    func cachedPath(_ artifact: Artifact) -> String { "\(cache)/files/\(artifact.name)" }
+
+    /// A verified file in the cache. The `.verified` marker holds the digest, and the file is hashed again
+    /// before it is trusted, so a cache damaged after the fact is fetched again rather than installed.
+    func obtain(_ artifact: Artifact, downloader: Downloader) async throws {
+        let fm = FileManager.default
+        let cached = cachedPath(artifact)
+        if let from {
+            try takeFromFolder(artifact, folder: from, to: cached)
+            return
+        }
+        if let marker = try? String(contentsOfFile: cached + ".verified", encoding: .utf8) {
+            if sha256(of: cached) == marker.trimmingCharacters(in: .whitespacesAndNewlines) {
+                say("\(artifact.name): verified copy in the cache")
+                return
+            }
+            say("\(artifact.name): the cached copy no longer matches its digest; fetching it again")
+            try? fm.removeItem(atPath: cached)
+            try? fm.removeItem(atPath: cached + ".verified")
+        }
+        let checksumURL: String
+        switch artifact.checksum {
+        case .digestFile(let url), .sumsList(let url, _): checksumURL = url
+        }
+        guard let digest = ReleaseArtifacts.digest(in: try await downloader.text(checksumURL), for: artifact.checksum) else {
+            throw DownloadError.noDigest(checksumURL)
+        }
+        say("\(artifact.name): \(artifact.url)")
+        try await downloader.fetch(artifact.url, to: cached, sha256: digest, progress: progress)
+        try digest.write(toFile: cached + ".verified", atomically: true, encoding: .utf8)
+        say("\(artifact.name): sha256 \(digest) verified")
+    }
+
+    /// `--from DIR`: the same files, already downloaded. A `<file>.sha256` beside one is checked.
+    func takeFromFolder(_ artifact: Artifact, folder: String, to cached: String) throws {
+        let fm = FileManager.default
+        let candidates = [artifact.name, artifact.installAs, (artifact.url as NSString).lastPathComponent].compactMap { $0 }
+        guard let found = candidates.map({ "\(folder)/\($0)" }).first(where: { fm.fileExists(atPath: $0) }) else {
+            throw DownloadError.notFound("\(folder)/\(artifact.name) (or \(candidates.dropFirst().joined(separator: ", ")))")
+        }
+        try fm.createDirectory(atPath: (cached as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? fm.removeItem(atPath: cached)
+        try fm.copyItem(atPath: found, toPath: cached)
+        if let text = try? String(contentsOfFile: found + ".sha256", encoding: .utf8),
+           let expected = ReleaseArtifacts.digest(in: text, for: .digestFile(url: "")) {
+            let actual = sha256(of: cached)
+            guard actual == expected else {
+                try? fm.removeItem(atPath: cached)
+                throw DownloadError.checksumMismatch(file: artifact.name, expected: expected, actual: actual)
+            }
+            say("\(artifact.name): from \(found), sha256 verified")
+        } else {
+            say("\(artifact.name): from \(found) (no .sha256 beside it to check)")
+        }
+    }
+
+    func installFile(_ artifact: Artifact, from cached: String) throws {
+        let fm = FileManager.default
+        if let name = artifact.installAs {
+            let target = "\(binDir)/\(name)"
+            try? fm.removeItem(atPath: target)
+            try fm.copyItem(atPath: cached, toPath: target)
+            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target)
+            return
+        }
+        let work = "\(cache)/extract-\(UUID().uuidString)"
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: work) }
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xzf", cached, "-C", work]
+        try tar.run()
+        tar.waitUntilExit()
+        guard tar.terminationStatus == 0 else { throw DownloadError.interrupted(cached) }
+        for (member, name) in artifact.extract {
+            let source = "\(work)/\(member.hasPrefix("./") ? String(member.dropFirst(2)) : member)"
+            let target = "\(binDir)/\(name)"
+            try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? fm.removeItem(atPath: target)
+            try fm.copyItem(atPath: source, toPath: target)
+            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target)
+        }
+    }
+
+    func sha256(of path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        var hasher = Crypto.SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,222 @@
+import Crypto
+import Foundation
+import KubescratchCore
+@testable import KubescratchEngine
+import Testing
+
+/// setup against a local HTTP server (127.0.0.1, started by the test) serving a release-shaped tree of real
+/// files: the machine's busybox as "binaries", a real tar.gz, and their checksum files.
+@Suite(.serialized) struct SetupTests {
+    final class Server {
+        let process = Process()
+        let stdin = Pipe()
+        let port: Int
+        let root: String
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("ks-release-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/release_server.py").path
+            process.arguments = ["python3", script, root]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            // Not our stderr: `swift test` waits for every holder of its output pipes to exit.
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = stdin
+            try process.run()
+            var line = Data()
+            while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
+            port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+        }
+
+        deinit {
+            try? stdin.fileHandleForWriting.close()
+            process.terminate()
+            process.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: root + ".requests")
+        }
+
+        /// Each request as "path range" ("-" when it had no Range header).
+        var requests: [String] {
+            (try? String(contentsOfFile: root + ".requests", encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+        }
+
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        func put(_ path: String, _ data: Data) throws {
+            let full = root + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try data.write(to: URL(fileURLWithPath: full))
+        }
+    }
+
+    static func hex(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
+
+    let busybox = FileManager.default.contents(atPath: "/bin/busybox")!
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ks-setup-\(UUID().uuidString)").path
+
+    @Test func downloadsVerifiesAndInstallsABinaryAndATarball() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        let versions = ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))
+        let artifacts = ReleaseArtifacts.list(versions, mirror: server.base).filter { $0.installAs == "kubelet" || $0.group == .crictl }
+        let kubelet = artifacts[0], crictl = artifacts[1]
+        try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kubelet", busybox)
+        try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kubelet.sha256", Data(Self.hex(busybox).utf8))
+        // A real gzip tarball with one member, crictl.
+        let staging = folder + "/staging"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        try busybox.write(to: URL(fileURLWithPath: staging + "/crictl"))
+        let tarball = folder + "/crictl.tar.gz"
+        let tar = try await Shell().run("/bin/tar", ["-czf", tarball, "-C", staging, "crictl"])
+        #expect(tar.succeeded)
+        let tarData = try Data(contentsOf: URL(fileURLWithPath: tarball))
+        let crictlPath = String(crictl.url.dropFirst(server.base.count + 1))
+        try server.put(crictlPath, tarData)
+        try server.put(crictlPath + ".sha256", Data("\(Self.hex(tarData))  \(crictl.name)\n".utf8))
+
+        let downloader = Downloader(timeout: 10)
+        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
+        try await installer.install([kubelet, crictl], downloader: downloader)
+        #expect(FileManager.default.contents(atPath: folder + "/bin/kubelet") == busybox)
+        #expect(FileManager.default.isExecutableFile(atPath: folder + "/bin/crictl"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/cache/files/\(kubelet.name).verified"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/cache/files/\(kubelet.name).part"))
+        await downloader.shutdown()
+    }
+
+    @Test func resumesACutDownloadWithARangeRequest() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        try server.put("files/kubectl", busybox)
+        let downloader = Downloader(timeout: 10)
+        let target = folder + "/kubectl"
+        await #expect(throws: DownloadError.interrupted("\(server.base)/cut/files/kubectl")) {
+            try await downloader.fetch("\(server.base)/cut/files/kubectl", to: target, sha256: Self.hex(busybox))
+        }
+        let part = try #require(FileManager.default.contents(atPath: target + ".part"))
+        #expect(part.count > 0 && part.count < busybox.count && busybox.starts(with: part), "what arrived stays as a part")
+        #expect(!FileManager.default.fileExists(atPath: target), "nothing unverified where the binary belongs")
+        let reports = Reports()
+        try await downloader.fetch("\(server.base)/cut/files/kubectl", to: target, sha256: Self.hex(busybox)) { reports.add($0) }
+        #expect(FileManager.default.contents(atPath: target) == busybox)
+        #expect(reports.last?.bytes == Int64(busybox.count) && reports.last?.total == Int64(busybox.count))
+        #expect(server.requests.last == "/cut/files/kubectl bytes=\(part.count)-", "only the rest was asked for")
+        await downloader.shutdown()
+    }
+
+    @Test func aChecksumMismatchDeletesTheFileAndNamesBothDigests() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        try server.put("files/etcd", busybox)
+        let downloader = Downloader(timeout: 10)
+        let wrong = String(repeating: "0", count: 64)
+        do {
+            try await downloader.fetch("\(server.base)/files/etcd", to: folder + "/etcd", sha256: wrong)
+            Issue.record("a mismatch must fail")
+        } catch let error as DownloadError {
+            #expect(error == .checksumMismatch(file: "etcd", expected: wrong, actual: Self.hex(busybox)))
+            #expect(error.description.contains(wrong) && error.description.contains(Self.hex(busybox)))
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/etcd"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/etcd.part"))
+        await downloader.shutdown()
+    }
+
+    @Test func notFoundAndUnreachableSayWhatToDo() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        let downloader = Downloader(timeout: 2)
+        await #expect(throws: DownloadError.notFound("\(server.base)/dl.k8s.io/release/v9.9.9/bin/linux/amd64/kubelet")) {
+            try await downloader.fetch("\(server.base)/dl.k8s.io/release/v9.9.9/bin/linux/amd64/kubelet", to: folder + "/k", sha256: "x")
+        }
+        do {
+            _ = try await downloader.text("http://127.0.0.1:9/release/stable.txt")
+            Issue.record("a closed port must fail")
+        } catch let error as DownloadError {
+            #expect(error.description.contains("cannot reach 127.0.0.1"))
+            #expect(error.description.contains("--mirror"))
+        }
+        await downloader.shutdown()
+    }
+
+    @Test func aSlowServerReportsProgress() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        try server.put("files/runc", busybox)
+        let downloader = Downloader(timeout: 10)
+        let reports = Reports()
+        try await downloader.fetch("\(server.base)/slow/files/runc", to: folder + "/runc", sha256: Self.hex(busybox)) { reports.add($0) }
+        #expect(reports.count >= 3, "several progress reports while it trickles in (\(reports.count))")
+        #expect(reports.all.map(\.bytes) == reports.all.map(\.bytes).sorted())
+        await downloader.shutdown()
+    }
+
+    @Test func theStableReleaseAndKubeadmsEtcdAreResolvedOnceThenPinned() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        try server.put("dl.k8s.io/release/stable.txt", Data("v1.34.1\n".utf8))
+        try server.put("raw.githubusercontent.com/kubernetes/kubernetes/v1.34.1/cmd/kubeadm/app/constants/constants.go",
+                       Data("const (\n\tDefaultEtcdVersion = \"3.6.4-0\"\n)\n".utf8))
+        let downloader = Downloader(timeout: 5)
+        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
+        let first = try await installer.resolveVersions(nil, downloader: downloader)
+        #expect(first.kubernetes == KubernetesVersion(1, 34, 1))
+        #expect(first.etcd == KubernetesVersion(3, 6, 4), "kubeadm's pairing wins over the table")
+        try server.put("dl.k8s.io/release/stable.txt", Data("v1.35.0\n".utf8))
+        #expect(try await installer.resolveVersions(nil, downloader: downloader) == first, "pinned")
+        let other = try await installer.resolveVersions(KubernetesVersion(1, 33, 2), overrides: { $0.runc = KubernetesVersion(1, 2, 9) }, downloader: downloader)
+        #expect(other.kubernetes == KubernetesVersion(1, 33, 2) && other.etcd.minor == 5, "no constants served: the table's etcd 3.5")
+        #expect(other.runc == KubernetesVersion(1, 2, 9))
+        #expect(try await installer.resolveVersions(nil, downloader: downloader) == other, "the new choice is pinned")
+        await downloader.shutdown()
+    }
+
+    @Test func filesFromAFolderAreCheckedAgainstAChecksumBesideThem() async throws {
+        let source = folder + "/offline"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try busybox.write(to: URL(fileURLWithPath: source + "/kubectl"))
+        try Data(String(repeating: "0", count: 64).utf8).write(to: URL(fileURLWithPath: source + "/kubectl.sha256"))
+        let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))).filter { $0.installAs == "kubectl" }
+        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: nil, from: source, say: { _ in }, progress: { _ in })
+        let downloader = Downloader(timeout: 2)
+        await #expect(throws: DownloadError.self) { try await installer.install(artifacts, downloader: downloader) }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/bin/kubectl"), "a mismatching file is not installed")
+        try Data(Self.hex(busybox).utf8).write(to: URL(fileURLWithPath: source + "/kubectl.sha256"))
+        try await installer.install(artifacts, downloader: downloader)
+        #expect(FileManager.default.contents(atPath: folder + "/bin/kubectl") == busybox)
+        await #expect(throws: DownloadError.self, "--from without --kubernetes must ask for the release, not go online") {
+            try await ReleaseInstaller(cache: folder + "/cache2", binDir: folder + "/bin", mirror: nil, from: source, say: { _ in }, progress: { _ in })
+                .resolveVersions(nil, downloader: downloader)
+        }
+        await downloader.shutdown()
+    }
+
+    @Test func aDamagedCacheIsFetchedAgainNotInstalled() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1)), mirror: server.base)
+            .filter { $0.installAs == "kube-proxy" }
+        try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kube-proxy", busybox)
+        try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kube-proxy.sha256", Data(Self.hex(busybox).utf8))
+        let downloader = Downloader(timeout: 5)
+        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
+        try await installer.install(artifacts, downloader: downloader)
+        let cached = folder + "/cache/files/\(artifacts[0].name)"
+        try Data("damaged".utf8).write(to: URL(fileURLWithPath: cached))
+        try await installer.install(artifacts, downloader: downloader)
+        #expect(FileManager.default.contents(atPath: folder + "/bin/kube-proxy") == busybox)
+        #expect(server.requests.filter { $0.hasSuffix("/kube-proxy -") }.count == 2, "downloaded again")
+        await downloader.shutdown()
+    }
+
+    final class Reports: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [Downloader.Progress] = []
+        func add(_ progress: Downloader.Progress) { lock.withLock { all.append(progress) } }
+        var count: Int { lock.withLock { all.count } }
+        var last: Downloader.Progress? { lock.withLock { all.last } }
+    }
+}
