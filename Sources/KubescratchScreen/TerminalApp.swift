@@ -16,6 +16,11 @@ public final class TerminalApp {
     var selected: DiagramModel.BoxID?
     var inspector: (title: String, lines: @MainActor () -> [String])?
     var shown: Grid?
+    /// Composing costs ~1.5 ms at 200x60: done on a key, a node change, while work runs (spinner, output),
+    /// while a log is followed, and once a second in case anything else moved; not 10 times a second idle.
+    var dirty = true
+    var lastCompose = Date.distantPast
+    var busyAtLastCompose = false
     var colour = false
     var running = true
     var work: Task<Void, Never>?
@@ -57,9 +62,18 @@ public final class TerminalApp {
         defer { watching.cancel() }
 
         while running {
-            draw()
+            let busy = driver.session.isBusy
+            if dirty || busy || busyAtLastCompose || inspector != nil || Date().timeIntervalSince(lastCompose) >= 1 {
+                draw()
+                dirty = false
+                busyAtLastCompose = busy
+                lastCompose = Date()
+            }
             let (code, isKey) = readKey(timeout: 100)
-            if let code { handle(code, isKey: isKey) }
+            if let code {
+                handle(code, isKey: isKey)
+                dirty = true
+            }
             await Task.yield()
         }
         return quitKeepingCluster
@@ -69,6 +83,7 @@ public final class TerminalApp {
         let fresh = DiagramModel(state: state)
         if diagram == nil { baseline = fresh }
         diagram = DiagramModel(state: state, previous: baseline)
+        dirty = true
     }
 
     func readKey(timeout: Int32) -> (Int32?, Bool) {
