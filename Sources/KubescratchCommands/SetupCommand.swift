@@ -27,7 +27,7 @@ struct SetupCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where to install the binaries (default: <cache>/bin/<release>).", valueName: "DIR"))
     var binDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("A mirror with the official layout (<mirror>/dl.k8s.io/…, <mirror>/github.com/…). Also KUBESCRATCH_MIRROR.", valueName: "URL"))
+    @Option(name: .long, help: ArgumentHelp("A mirror with the official layout (<mirror>/dl.k8s.io/…, <mirror>/github.com/…, <mirror>/raw.githubusercontent.com/… for kubeadm's etcd pin). Also KUBESCRATCH_MIRROR.", valueName: "URL"))
     var mirror: String?
 
     @Option(name: .long, help: ArgumentHelp("Take the files from this folder instead of downloading them (a <file>.sha256 beside one is checked). Needs --kubernetes.", valueName: "DIR"))

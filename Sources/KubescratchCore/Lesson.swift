@@ -35,6 +35,10 @@ public struct Step: Sendable, Equatable, Identifiable {
     public var holdSeconds: Double
     /// Where the step is written, for error messages.
     public var line: Int
+    /// `fast-forward: skip`: a check that only shows the learner something (the node turning Ready, a pod
+    /// answering) and that no later step depends on. Not waited for when the node is moved forward to
+    /// replay a later stage; the node gets there by itself meanwhile.
+    public var skippedWhenFastForwarding: Bool = false
 
     public enum Kind: Sendable, Equatable {
         case action(Action, expectFailure: String?)

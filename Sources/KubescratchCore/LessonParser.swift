@@ -129,7 +129,7 @@ public struct LessonParser: Sendable {
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
-                                      "count", "replicas", "status", "service", "host", "component", "selector", "force"] + Self.actionKeys)
+                                      "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -149,7 +149,18 @@ public struct LessonParser: Sendable {
         } else {
             kind = .action(try action(present[0], fields, id: id), expectFailure: try fields.optionalString("expect-failure"))
         }
-        return Step(id: id, title: title, kind: kind, timeoutSeconds: timeout, holdSeconds: hold, line: line)
+        var step = Step(id: id, title: title, kind: kind, timeoutSeconds: timeout, holdSeconds: hold, line: line)
+        if let fastForward = try fields.optionalString("fast-forward") {
+            guard fastForward == "skip" || fastForward == "wait" else {
+                throw LessonError(file: file, line: fields.line(of: "fast-forward"), message: "fast-forward must be skip or wait, not '\(fastForward)'")
+            }
+            guard case .check = kind else {
+                throw LessonError(file: file, line: fields.line(of: "fast-forward"),
+                                  message: "step '\(id)': only a check can be skipped when fast-forwarding (an action changes the node)")
+            }
+            step.skippedWhenFastForwarding = fastForward == "skip"
+        }
+        return step
     }
 
     func component(_ fields: Fields, _ key: String) throws(LessonError) -> ComponentID {

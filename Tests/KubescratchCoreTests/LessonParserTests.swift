@@ -116,6 +116,18 @@ import Testing
         #expect(try #require(error(stageSix)).message.contains("stage must be 1 to 5"))
     }
 
+    @Test func onlyChecksCanBeSkippedWhenFastForwarding() throws {
+        let skipped = good.replacingOccurrences(of: "hold: 5s", with: "hold: 5s\nfast-forward: skip")
+        let lesson = try parse(skipped)
+        #expect(lesson.steps.map(\.skippedWhenFastForwarding) == [false, true])
+        #expect(try parse(good).steps.allSatisfy { !$0.skippedWhenFastForwarding }, "waited for unless marked")
+        let onAction = good.replacingOccurrences(of: "timeout: 30", with: "timeout: 30\nfast-forward: skip")
+        let actionError = try #require(error(onAction))
+        #expect(actionError.message.contains("only a check can be skipped") && actionError.line == 18)
+        let badValue = good.replacingOccurrences(of: "hold: 5s", with: "hold: 5s\nfast-forward: maybe")
+        #expect(try #require(error(badValue)).message.contains("fast-forward must be skip or wait"))
+    }
+
     @Test func errorsPrintAsFileLineMessage() {
         #expect(LessonError(file: "a.md", line: 3, message: "m").description == "a.md:3: m")
     }
@@ -125,7 +137,7 @@ import Testing
         let manifests = Set(try FileManager.default.contentsOfDirectory(atPath: Repo.assets).filter { $0.hasSuffix(".yaml") })
         let parser = LessonParser(knownManifests: manifests)
         var stages: [Int: Lesson] = [:]
-        for file in try FileManager.default.contentsOfDirectory(atPath: Repo.lessons) where file.hasSuffix(".md") {
+        for file in try FileManager.default.contentsOfDirectory(atPath: Repo.lessons) where file.hasSuffix(".md") && file != "README.md" {
             let lesson = try parser.parse(String(contentsOfFile: "\(Repo.lessons)/\(file)", encoding: .utf8), file: file)
             if let stage = lesson.stage { stages[stage] = lesson }
         }

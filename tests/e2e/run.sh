@@ -110,6 +110,22 @@ echo "== e2e: reset"
 start=$(date +%s%N)
 "${ks[@]}" reset
 timings+=("reset from stage 5: $(seconds_since "$start") s")
+bash tests/e2e/residue_check.sh
+pass
+
+echo "== e2e: replay stage 5 from an empty node (fast-forward through stages 1-4)"
+start=$(date +%s%N)
+"${ks[@]}" stage 5 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay5.out"
+timings+=("replay stage 5 from an empty node (fast-forward 1-4 + run 5): $(seconds_since "$start") s")
+back=$(grep -o "back at the start of stage 5 in [0-9.]* s" "$audit_dir/replay5.out")
+timings+=("  of which $back")
+grep -q "not waited for while moving forward" "$audit_dir/replay5.out"
+python3 tests/e2e/assert_stage.py 4
+python3 tests/e2e/assert_stage.py 5
+pass
+
+echo "== e2e: reset again"
+"${ks[@]}" reset
 trap - ERR
 stop_audit
 bash tests/e2e/residue_check.sh
