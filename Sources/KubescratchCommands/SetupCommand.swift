@@ -77,30 +77,43 @@ struct SetupCommand: AsyncParsableCommand {
         let cache = self.cache ?? Self.defaultCache
         let mirror = (self.mirror ?? ProcessInfo.processInfo.environment["KUBESCRATCH_MIRROR"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let downloader = Downloader()
-        defer { Task { await downloader.shutdown() } }
         let progressLine = ProgressLine(enabled: isatty(1) == 1)
         let tell: @Sendable (String) -> Void = { line in progressLine.finish(); say("· \(line)") }
+        let installer = ReleaseInstaller(cache: cache, mirror: mirror, from: from, say: tell, progress: progressLine.show)
         do {
-            let versions = try await ReleaseInstaller(cache: cache, binDir: "", mirror: mirror, from: from, say: tell, progress: { _ in })
-                .resolveVersions(kubernetes.flatMap(KubernetesVersion.init(parsing:)), overrides: overrides, downloader: downloader)
-            let bin = binDir ?? "\(cache)/bin/\(versions.kubernetes)"
-            let groups = Set(only.compactMap(Artifact.Group.init(rawValue:)))
-            let artifacts = ReleaseArtifacts.list(versions, mirror: mirror).filter { groups.isEmpty || groups.contains($0.group) }
-            say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl): \(artifacts.count) files")
-            let installer = ReleaseInstaller(cache: cache, binDir: bin, mirror: mirror, from: from, say: tell, progress: progressLine.show)
-            try await installer.install(artifacts, downloader: downloader)
+            let bin = try await install(with: installer, cache: cache, mirror: mirror, downloader: downloader)
             progressLine.finish()
-            try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
+            await downloader.shutdown()
             say("installed in \(bin). Next: sudo kubescratch doctor --bin-dir \(bin), then sudo kubescratch --bin-dir \(bin)")
-        } catch let error as DownloadError {
+        } catch {
             progressLine.finish()
-            throw UserFacingError(error.description)
-        } catch let error as CocoaError where error.code == .fileWriteNoPermission || error.code == .fileReadNoPermission {
-            progressLine.finish()
-            throw UserFacingError("no permission to write \(error.filePath ?? "the cache"): run setup with sudo, or choose --cache DIR and --bin-dir DIR you can write")
-        } catch let error as CocoaError where error.code == .fileWriteOutOfSpace {
-            progressLine.finish()
-            throw UserFacingError(DownloadError.diskFull(error.filePath ?? cache).description)
+            await downloader.shutdown()
+            throw Self.explained(error, cache: cache)
+        }
+    }
+
+    func install(with installer: ReleaseInstaller, cache: String, mirror: String?, downloader: Downloader) async throws -> String {
+        let versions = try await installer.resolveVersions(kubernetes.flatMap(KubernetesVersion.init(parsing:)), overrides: overrides, etcdGiven: etcd != nil, downloader: downloader)
+        let bin = binDir ?? "\(cache)/bin/\(versions.kubernetes)"
+        let groups = Set(only.compactMap(Artifact.Group.init(rawValue:)))
+        let artifacts = ReleaseArtifacts.list(versions, mirror: mirror).filter { groups.isEmpty || groups.contains($0.group) }
+        say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl): \(artifacts.count) files")
+        try await installer.install(artifacts, into: bin, downloader: downloader)
+        try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
+        return bin
+    }
+
+    /// What went wrong, in words that say what to do.
+    static func explained(_ error: Error, cache: String) -> Error {
+        switch error {
+        case let error as DownloadError:
+            return UserFacingError(error.description)
+        case let error as CocoaError where error.code == .fileWriteNoPermission || error.code == .fileReadNoPermission:
+            return UserFacingError("no permission to write \(error.filePath ?? cache): run setup with sudo, or choose --cache DIR and --bin-dir DIR you can write")
+        case let error as CocoaError where error.code == .fileWriteOutOfSpace:
+            return UserFacingError(DownloadError.diskFull(error.filePath ?? cache).description)
+        default:
+            return error
         }
     }
 }

@@ -6,16 +6,14 @@ import KubescratchCore
 /// published SHA-256, and installs them into one bin folder for `--bin-dir`.
 public struct ReleaseInstaller: Sendable {
     public var cache: String
-    public var binDir: String
     public var mirror: String?
     public var from: String?
     let say: @Sendable (String) -> Void
     let progress: @Sendable (Downloader.Progress) -> Void
 
-    public init(cache: String, binDir: String, mirror: String?, from: String?,
+    public init(cache: String, mirror: String?, from: String?,
                 say: @escaping @Sendable (String) -> Void, progress: @escaping @Sendable (Downloader.Progress) -> Void) {
         self.cache = cache
-        self.binDir = binDir
         self.mirror = mirror
         self.from = from
         self.say = say
@@ -28,7 +26,7 @@ public struct ReleaseInstaller: Sendable {
     /// Its companions: as pinned for that release, else etcd as kubeadm pins it for the release and the rest
     /// from our table; `overrides` win over both. The result is pinned, so later runs install the same files.
     public func resolveVersions(_ given: KubernetesVersion?, overrides: (inout ReleaseVersions) -> Void = { _ in },
-                                downloader: Downloader) async throws -> ReleaseVersions {
+                                etcdGiven: Bool = false, downloader: Downloader) async throws -> ReleaseVersions {
         let pinned = (try? String(contentsOfFile: pinFile, encoding: .utf8)).flatMap(ReleaseVersions.init(pinText:))
         var versions: ReleaseVersions
         if let pinned, given == nil || given == pinned.kubernetes {
@@ -43,18 +41,20 @@ public struct ReleaseInstaller: Sendable {
                     throw DownloadError.notFound("the release of the files in \(from!): say which with --kubernetes vX.Y.Z")
                 }
                 let marker = (mirror.map { "\($0)/dl.k8s.io" } ?? "https://dl.k8s.io") + "/release/stable.txt"
+                say("asking \(marker) for the current stable release")
                 guard let stable = KubernetesVersion(parsing: try await downloader.text(marker)) else { throw DownloadError.noDigest(marker) }
                 kubernetes = stable
                 say("the current stable release is \(kubernetes) (\(marker))")
             }
             versions = ReleaseVersions.companions(for: kubernetes)
-            if from == nil {
+            if from == nil && !etcdGiven {
                 let constants = KubeadmConstants.url(for: kubernetes, mirror: mirror)
+                say("reading the etcd version kubeadm pins for \(kubernetes) from \(constants)")
                 if let etcd = (try? await downloader.text(constants)).flatMap(KubeadmConstants.defaultEtcdVersion(in:)) {
                     versions.etcd = etcd
-                    say("etcd \(etcd): the version kubeadm \(kubernetes) is tested with (\(constants))")
+                    say("etcd \(etcd), as kubeadm \(kubernetes) pins it")
                 } else {
-                    say("could not read kubeadm's etcd version for \(kubernetes) (\(constants)); our table says etcd \(versions.etcd)")
+                    say("could not read it; our table says etcd \(versions.etcd) for \(kubernetes.minorRelease)")
                 }
             }
         }
@@ -66,7 +66,7 @@ public struct ReleaseInstaller: Sendable {
 
     /// Gets every file into the cache (downloads run side by side, a few at a time: one slow host does not
     /// hold up the rest), then installs them one by one.
-    public func install(_ artifacts: [Artifact], downloader: Downloader, parallel: Int = 3) async throws {
+    public func install(_ artifacts: [Artifact], into binDir: String, downloader: Downloader, parallel: Int = 3) async throws {
         try FileManager.default.createDirectory(atPath: binDir, withIntermediateDirectories: true)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
@@ -80,7 +80,7 @@ public struct ReleaseInstaller: Sendable {
             }
             try await group.waitForAll()
         }
-        for artifact in artifacts { try installFile(artifact, from: cachedPath(artifact)) }
+        for artifact in artifacts { try installFile(artifact, from: cachedPath(artifact), into: binDir) }
     }
 
     func cachedPath(_ artifact: Artifact) -> String { "\(cache)/files/\(artifact.name)" }
@@ -139,7 +139,7 @@ public struct ReleaseInstaller: Sendable {
         }
     }
 
-    func installFile(_ artifact: Artifact, from cached: String) throws {
+    func installFile(_ artifact: Artifact, from cached: String, into binDir: String) throws {
         let fm = FileManager.default
         if let name = artifact.installAs {
             let target = "\(binDir)/\(name)"

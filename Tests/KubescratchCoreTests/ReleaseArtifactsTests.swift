@@ -29,6 +29,7 @@ import Testing
     @Test func etcdFollowsKubeadmsPairing() {
         #expect(ReleaseVersions.companions(for: KubernetesVersion(1, 33, 0)).etcd.minor == 5)
         #expect(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 0)).etcd.minor == 6)
+        #expect(ReleaseVersions.companions(for: KubernetesVersion(1, 20, 2)).etcd == KubernetesVersion(3, 4, 13))
     }
 }
 

@@ -78,8 +78,8 @@ import Testing
         try server.put(crictlPath + ".sha256", Data("\(Self.hex(tarData))  \(crictl.name)\n".utf8))
 
         let downloader = Downloader(timeout: 10)
-        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
-        try await installer.install([kubelet, crictl], downloader: downloader)
+        let installer = ReleaseInstaller(cache: folder + "/cache", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
+        try await installer.install([kubelet, crictl], into: folder + "/bin", downloader: downloader)
         #expect(FileManager.default.contents(atPath: folder + "/bin/kubelet") == busybox)
         #expect(FileManager.default.isExecutableFile(atPath: folder + "/bin/crictl"))
         #expect(FileManager.default.fileExists(atPath: folder + "/cache/files/\(kubelet.name).verified"))
@@ -161,7 +161,7 @@ import Testing
         try server.put("raw.githubusercontent.com/kubernetes/kubernetes/v1.34.1/cmd/kubeadm/app/constants/constants.go",
                        Data("const (\n\tDefaultEtcdVersion = \"3.6.4-0\"\n)\n".utf8))
         let downloader = Downloader(timeout: 5)
-        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
+        let installer = ReleaseInstaller(cache: folder + "/cache", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
         let first = try await installer.resolveVersions(nil, downloader: downloader)
         #expect(first.kubernetes == KubernetesVersion(1, 34, 1))
         #expect(first.etcd == KubernetesVersion(3, 6, 4), "kubeadm's pairing wins over the table")
@@ -171,6 +171,9 @@ import Testing
         #expect(other.kubernetes == KubernetesVersion(1, 33, 2) && other.etcd.minor == 5, "no constants served: the table's etcd 3.5")
         #expect(other.runc == KubernetesVersion(1, 2, 9))
         #expect(try await installer.resolveVersions(nil, downloader: downloader) == other, "the new choice is pinned")
+        _ = try await installer.resolveVersions(KubernetesVersion(1, 32, 0), overrides: { $0.etcd = KubernetesVersion(3, 5, 9) },
+                                                etcdGiven: true, downloader: downloader)
+        #expect(!server.requests.contains { $0.contains("/v1.32.0/cmd/kubeadm/") }, "--etcd given: kubeadm's pin is not looked up")
         await downloader.shutdown()
     }
 
@@ -180,15 +183,15 @@ import Testing
         try busybox.write(to: URL(fileURLWithPath: source + "/kubectl"))
         try Data(String(repeating: "0", count: 64).utf8).write(to: URL(fileURLWithPath: source + "/kubectl.sha256"))
         let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))).filter { $0.installAs == "kubectl" }
-        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: nil, from: source, say: { _ in }, progress: { _ in })
+        let installer = ReleaseInstaller(cache: folder + "/cache", mirror: nil, from: source, say: { _ in }, progress: { _ in })
         let downloader = Downloader(timeout: 2)
-        await #expect(throws: DownloadError.self) { try await installer.install(artifacts, downloader: downloader) }
+        await #expect(throws: DownloadError.self) { try await installer.install(artifacts, into: folder + "/bin", downloader: downloader) }
         #expect(!FileManager.default.fileExists(atPath: folder + "/bin/kubectl"), "a mismatching file is not installed")
         try Data(Self.hex(busybox).utf8).write(to: URL(fileURLWithPath: source + "/kubectl.sha256"))
-        try await installer.install(artifacts, downloader: downloader)
+        try await installer.install(artifacts, into: folder + "/bin", downloader: downloader)
         #expect(FileManager.default.contents(atPath: folder + "/bin/kubectl") == busybox)
         await #expect(throws: DownloadError.self, "--from without --kubernetes must ask for the release, not go online") {
-            try await ReleaseInstaller(cache: folder + "/cache2", binDir: folder + "/bin", mirror: nil, from: source, say: { _ in }, progress: { _ in })
+            try await ReleaseInstaller(cache: folder + "/cache2", mirror: nil, from: source, say: { _ in }, progress: { _ in })
                 .resolveVersions(nil, downloader: downloader)
         }
         await downloader.shutdown()
@@ -202,11 +205,11 @@ import Testing
         try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kube-proxy", busybox)
         try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kube-proxy.sha256", Data(Self.hex(busybox).utf8))
         let downloader = Downloader(timeout: 5)
-        let installer = ReleaseInstaller(cache: folder + "/cache", binDir: folder + "/bin", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
-        try await installer.install(artifacts, downloader: downloader)
+        let installer = ReleaseInstaller(cache: folder + "/cache", mirror: server.base, from: nil, say: { _ in }, progress: { _ in })
+        try await installer.install(artifacts, into: folder + "/bin", downloader: downloader)
         let cached = folder + "/cache/files/\(artifacts[0].name)"
         try Data("damaged".utf8).write(to: URL(fileURLWithPath: cached))
-        try await installer.install(artifacts, downloader: downloader)
+        try await installer.install(artifacts, into: folder + "/bin", downloader: downloader)
         #expect(FileManager.default.contents(atPath: folder + "/bin/kube-proxy") == busybox)
         #expect(server.requests.filter { $0.hasSuffix("/kube-proxy -") }.count == 2, "downloaded again")
         await downloader.shutdown()

@@ -30,15 +30,16 @@ public struct ReleaseVersions: Sendable, Equatable, Codable {
     public var crictl: KubernetesVersion
 
     /// Companions for a release when nothing better is known (no network, or `--from`). `setup` prefers
-    /// the etcd that kubeadm pins for the very release (`KubeadmConstants`). kubeadm pairs etcd 3.5 with
-    /// 1.31–1.33 and 3.6 from 1.34 (components.md §1). containerd 2.1.4 is the release components.md
+    /// the etcd that kubeadm pins for the very release (`KubeadmConstants`). kubeadm pairs etcd 3.4.13 with
+    /// 1.20–1.21, 3.5 with 1.22–1.33 and 3.6 from 1.34 (components.md §1; kubeadm's constants). containerd 2.1.4 is the release components.md
     /// cites; runc 1.3.3 and CNI plugins 1.8.0 are releases other projects pair with containerd 2.1 and
     /// Kubernetes 1.34. crictl follows the Kubernetes minor (cri-tools cuts a vX.Y.0 per minor).
     /// `setup --etcd/--containerd/--runc/--cni/--crictl` override each.
     public static func companions(for kubernetes: KubernetesVersion) -> ReleaseVersions {
         ReleaseVersions(
             kubernetes: kubernetes,
-            etcd: kubernetes.isAtLeast(1, 34) ? KubernetesVersion(3, 6, 5) : KubernetesVersion(3, 5, 21),
+            etcd: kubernetes.isAtLeast(1, 34) ? KubernetesVersion(3, 6, 5)
+                : kubernetes.isAtLeast(1, 22) ? KubernetesVersion(3, 5, 21) : KubernetesVersion(3, 4, 13),
             containerd: KubernetesVersion(2, 1, 4),
             runc: KubernetesVersion(1, 3, 3),
             cni: KubernetesVersion(1, 8, 0),
