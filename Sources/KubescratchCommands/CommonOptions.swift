@@ -101,7 +101,7 @@ enum Setup {
     /// Resolves binaries, node facts and folders: everything the engine needs.
     static func context(_ options: NodeOptions, previous: TutorialProgress?) async throws -> EngineContext {
         let layout = options.layout
-        let binDir = options.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir ?? installedBinDir
+        let binDir = binDir(options.binDir, previous: previous)
         let shell = Shell()
         let binaries = BinaryResolver.resolve(binDir: binDir, shell: shell)
         let missing = BinaryResolver.missing(binaries)
@@ -124,7 +124,7 @@ enum Setup {
     static func driver(_ node: NodeOptions, alsoTelling listener: ((EngineEvent) -> Void)? = nil) async throws -> SessionDriver {
         let book = try Setup.book(node)
         let previous = loadProgress(node.layout)
-        let binDir = node.binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir ?? installedBinDir
+        let binDir = binDir(node.binDir, previous: previous)
         let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
         guard failing.isEmpty else {
             throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
@@ -135,6 +135,12 @@ enum Setup {
         let driver = SessionDriver(tutorial: Tutorial(book: book, engine: engine))
         relay.listeners = (listener.map { [$0] } ?? []) + [driver.observe]
         return driver
+    }
+
+    /// Where the binaries are: --bin-dir, else KUBESCRATCH_BIN_DIR, else the folder the current node was
+    /// started with (a resumed cluster keeps its binaries), else the one `kubescratch setup` installed last.
+    static func binDir(_ explicit: String?, previous: TutorialProgress?) -> String? {
+        explicit ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? previous?.binDir ?? installedBinDir
     }
 
     /// The folder `kubescratch setup` installed into last, if any.

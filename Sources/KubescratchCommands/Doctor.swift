@@ -20,7 +20,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let layout = state.layout
-        let binDir = binDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_BIN_DIR"] ?? Setup.loadProgress(layout)?.binDir
+        let binDir = Setup.binDir(binDir, previous: Setup.loadProgress(layout))
         let results = await Self.check(layout: layout, binDir: binDir)
         if json {
             let encoder = JSONEncoder()

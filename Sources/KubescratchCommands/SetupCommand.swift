@@ -84,7 +84,10 @@ struct SetupCommand: AsyncParsableCommand {
             let bin = try await install(with: installer, cache: cache, mirror: mirror, downloader: downloader)
             progressLine.finish()
             await downloader.shutdown()
-            say("installed in \(bin). Next: sudo kubescratch doctor --bin-dir \(bin), then sudo kubescratch --bin-dir \(bin)")
+            // Later commands find setup's folder by themselves when they read the same cache (root's).
+            let found = binDir == nil && self.cache == nil && getuid() == 0
+            let flag = found ? "" : " --bin-dir \(bin)"
+            say("installed in \(bin). Next: sudo kubescratch doctor\(flag), then sudo kubescratch\(flag)")
         } catch {
             progressLine.finish()
             await downloader.shutdown()

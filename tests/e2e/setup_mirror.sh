@@ -41,22 +41,27 @@ python3 -m http.server --bind 127.0.0.1 --directory "$m" "$port" > "$work/server
 server_pid=$!
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
 
+# The default cache ($XDG_CACHE_HOME/kubescratch) and install folder, as a learner would get them.
+export XDG_CACHE_HOME="$work/xdg"
+installed="$XDG_CACHE_HOME/kubescratch/bin/$k8s"
 setup=("$ks" setup --kubernetes "$k8s" --etcd "$etcd" --containerd "v$containerd" --runc "$runc" --cni "$cni"
-       --only kubernetes --only etcd --only containerd --only runc --only cni
-       --mirror "http://127.0.0.1:$port" --cache "$work/cache" --bin-dir "$work/bin")
+       --only kubernetes --only etcd --only containerd --only runc --only cni --mirror "http://127.0.0.1:$port")
 start=$(date +%s%N)
 "${setup[@]}"
 echo "  setup from the mirror took $(( ($(date +%s%N) - start) / 1000000 )) ms"
 for pair in "kube-apiserver:$BIN/kube-apiserver" "kubelet:$BIN/kubelet" "kubectl:$BIN/kubectl" "etcd:/usr/bin/etcd" \
             "etcdctl:/usr/bin/etcdctl" "containerd:/usr/bin/containerd" "containerd-shim-runc-v2:/usr/bin/containerd-shim-runc-v2" \
             "ctr:/usr/bin/ctr" "runc:$(command -v runc)" "cni/bridge:/usr/lib/cni/bridge" "cni/portmap:/usr/lib/cni/portmap"; do
-  cmp "$work/bin/${pair%%:*}" "${pair#*:}" || { echo "setup: $work/bin/${pair%%:*} differs from ${pair#*:}"; exit 1; }
-  [ -x "$work/bin/${pair%%:*}" ] || { echo "setup: $work/bin/${pair%%:*} is not executable"; exit 1; }
+  cmp "$installed/${pair%%:*}" "${pair#*:}" || { echo "setup: $installed/${pair%%:*} differs from ${pair#*:}"; exit 1; }
+  [ -x "$installed/${pair%%:*}" ] || { echo "setup: $installed/${pair%%:*} is not executable"; exit 1; }
 done
 echo "  ok: every installed binary equals its source and is executable"
-"$ks" doctor --bin-dir "$work/bin" > "$work/doctor.txt" || { cat "$work/doctor.txt"; echo "setup: doctor fails on the installed folder"; exit 1; }
-grep -q "PASS  CNI plugin bridge .*$work/bin/cni/bridge" "$work/doctor.txt" || { cat "$work/doctor.txt"; echo "setup: doctor did not use the installed folder"; exit 1; }
-echo "  ok: doctor passes on the installed folder"
+# No --bin-dir, no KUBESCRATCH_BIN_DIR, no earlier node: the commands find what setup installed.
+env -u KUBESCRATCH_BIN_DIR KUBESCRATCH_STATE_DIR="$work/state" "$ks" doctor > "$work/doctor.txt" \
+  || { cat "$work/doctor.txt"; echo "setup: doctor fails on the installed folder"; exit 1; }
+grep -q "PASS  CNI plugin bridge .*$installed/cni/bridge" "$work/doctor.txt" \
+  || { cat "$work/doctor.txt"; echo "setup: doctor did not find the installed folder by itself"; exit 1; }
+echo "  ok: doctor passes on the installed folder, found without --bin-dir"
 requests=$(grep -c '"GET ' "$work/server.log")
 "${setup[@]}" > "$work/again.txt"
 grep -q "verified copy in the cache" "$work/again.txt" || { cat "$work/again.txt"; echo "setup: the second run did not use the cache"; exit 1; }
@@ -64,3 +69,6 @@ if grep -q '"GET /dl.k8s.io/release/v1.20.2/bin/linux/amd64/kubelet HTTP' <(tail
   echo "setup: the second run downloaded kubelet again"; exit 1
 fi
 echo "  ok: a second run installs from the verified cache without downloading"
+"$ks" setup --kubernetes "$k8s" --runc "$runc" --only runc --mirror "http://127.0.0.1:$port" --cache "$work/cache" --bin-dir "$work/bin" > /dev/null
+cmp "$work/bin/runc" "$(command -v runc)" && [ -f "$work/cache/pinned-release" ] || { echo "setup: --cache/--bin-dir not honoured"; exit 1; }
+echo "  ok: --cache and --bin-dir put the files where asked"
