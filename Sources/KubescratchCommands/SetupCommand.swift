@@ -102,6 +102,7 @@ struct SetupCommand: AsyncParsableCommand {
         let artifacts = ReleaseArtifacts.list(versions, mirror: mirror).filter { groups.isEmpty || groups.contains($0.group) }
         say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl): \(artifacts.count) files")
         try await installer.install(artifacts, into: bin, downloader: downloader)
+        try installer.pin(versions)
         try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
         return bin
     }

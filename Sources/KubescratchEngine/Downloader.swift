@@ -14,6 +14,7 @@ public enum DownloadError: Error, CustomStringConvertible, Equatable {
     case diskFull(String)
     case interrupted(String)
     case cannotWrite(String)
+    case unpack(String, String)
 
     public var description: String {
         switch self {
@@ -29,6 +30,8 @@ public enum DownloadError: Error, CustomStringConvertible, Equatable {
             "no SHA-256 digest found in \(url)"
         case .diskFull(let path):
             "the disk is full while writing \(path): free some space (or use --cache DIR) and run setup again"
+        case .unpack(let file, let why):
+            "cannot unpack \(file): \(why). The cached copy is not trusted any more; run setup again."
         case .cannotWrite(let path):
             "cannot write \(path): run setup with sudo, or choose --cache DIR and --bin-dir DIR you can write"
         case .interrupted(let url):
@@ -72,6 +75,12 @@ public struct Downloader: Sendable {
         return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 
+    /// The first byte of a `Content-Range: bytes START-END/TOTAL` header; nil when it is missing or unreadable.
+    static func rangeStart(_ header: String?) -> Int64? {
+        guard let header, header.hasPrefix("bytes ") else { return nil }
+        return Int64(header.dropFirst(6).prefix(while: { $0 != "-" }))
+    }
+
     func check(_ status: HTTPResponseStatus, _ url: String) throws {
         if status == .notFound { throw DownloadError.notFound(url) }
         guard status == .ok || status == .partialContent else { throw DownloadError.httpStatus(url, Int(status.code)) }
@@ -104,16 +113,23 @@ public struct Downloader: Sendable {
         } catch {
             throw DownloadError.unreachable(url, HTTPProbe.describe(error))
         }
-        if response.status == .rangeNotSatisfiable {
-            // The part is already whole (or longer than the file): start again.
+        if response.status == .rangeNotSatisfiable && have > 0 {
+            // The part is already whole (or longer than the file): start again from nothing.
             try? fm.removeItem(atPath: part)
             return try await fetch(url, to: destination, sha256: expected, progress: progress)
         }
         try check(response.status, url)
         guard let handle = FileHandle(forWritingAtPath: part) else { throw DownloadError.cannotWrite(part) }
         defer { try? handle.close() }
-        if response.status == .ok && have > 0 {
-            // The server ignored the Range: the whole file comes again.
+        let resumesAt = response.status == .partialContent ? Self.rangeStart(response.headers.first(name: "Content-Range")) : 0
+        if have > 0 && resumesAt != have {
+            // The server ignored the Range (200), or sent another range than the one asked for: keep only
+            // what it sends from the start.
+            guard resumesAt == 0 else {
+                try? handle.close()
+                try? fm.removeItem(atPath: part)
+                return try await fetch(url, to: destination, sha256: expected, progress: progress)
+            }
             try handle.truncate(atOffset: 0)
             hasher = SHA256()
             have = 0

@@ -24,7 +24,7 @@ public struct ReleaseInstaller: Sendable {
 
     /// The release to install: the one given, else the one pinned by an earlier run, else the current stable.
     /// Its companions: as pinned for that release, else etcd as kubeadm pins it for the release and the rest
-    /// from our table; `overrides` win over both. The result is pinned, so later runs install the same files.
+    /// from our table; `overrides` win over both. `pin` it once installed, so later runs install the same files.
     public func resolveVersions(_ given: KubernetesVersion?, overrides: (inout ReleaseVersions) -> Void = { _ in },
                                 etcdGiven: Bool = false, downloader: Downloader) async throws -> ReleaseVersions {
         let pinned = (try? String(contentsOfFile: pinFile, encoding: .utf8)).flatMap(ReleaseVersions.init(pinText:))
@@ -59,9 +59,13 @@ public struct ReleaseInstaller: Sendable {
             }
         }
         overrides(&versions)
+        return versions
+    }
+
+    /// Written only after a successful install: a mistyped version that 404s is not remembered.
+    public func pin(_ versions: ReleaseVersions) throws {
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         try versions.pinText.write(toFile: pinFile, atomically: true, encoding: .utf8)
-        return versions
     }
 
     /// Gets every file into the cache (downloads run side by side, a few at a time: one slow host does not
@@ -126,26 +130,40 @@ public struct ReleaseInstaller: Sendable {
         try fm.createDirectory(atPath: (cached as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? fm.removeItem(atPath: cached)
         try fm.copyItem(atPath: found, toPath: cached)
-        if let text = try? String(contentsOfFile: found + ".sha256", encoding: .utf8),
-           let expected = ReleaseArtifacts.digest(in: text, for: .digestFile(url: "")) {
-            let actual = sha256(of: cached)
-            guard actual == expected else {
-                try? fm.removeItem(atPath: cached)
-                throw DownloadError.checksumMismatch(file: artifact.name, expected: expected, actual: actual)
+        // The names a checksum list may use for it, and the shapes the projects publish: <file>.sha256
+        // (dl.k8s.io, CNI, crictl) and <file>.sha256sum (containerd) of its own, runc.sha256sum and
+        // SHA256SUMS (etcd) shared by several files.
+        let names = Set([(found as NSString).lastPathComponent, (artifact.url as NSString).lastPathComponent])
+        func digest(in path: String, own: Bool) -> String? {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            for name in names.sorted() {
+                if let digest = ReleaseArtifacts.digest(in: text, for: .sumsList(url: path, name: name)) { return digest }
             }
-            say("\(artifact.name): from \(found), sha256 verified")
-        } else {
-            say("\(artifact.name): from \(found) (no .sha256 beside it to check)")
+            return own ? ReleaseArtifacts.digest(in: text, for: .digestFile(url: path)) : nil
         }
+        let own = [found + ".sha256", found + ".sha256sum"].filter { fm.fileExists(atPath: $0) }
+        let shared = ["\(folder)/runc.sha256sum", "\(folder)/SHA256SUMS"].filter { fm.fileExists(atPath: $0) }
+        guard let expected = own.lazy.compactMap({ digest(in: $0, own: true) }).first
+                ?? shared.lazy.compactMap({ digest(in: $0, own: false) }).first else {
+            if own.isEmpty {
+                say("\(artifact.name): from \(found) (no checksum beside it to check)")
+                return
+            }
+            try? fm.removeItem(atPath: cached)
+            throw DownloadError.noDigest(own.joined(separator: ", "))
+        }
+        let actual = sha256(of: cached)
+        guard actual == expected else {
+            try? fm.removeItem(atPath: cached)
+            throw DownloadError.checksumMismatch(file: artifact.name, expected: expected, actual: actual)
+        }
+        say("\(artifact.name): from \(found), sha256 verified")
     }
 
     func installFile(_ artifact: Artifact, from cached: String, into binDir: String) throws {
         let fm = FileManager.default
         if let name = artifact.installAs {
-            let target = "\(binDir)/\(name)"
-            try? fm.removeItem(atPath: target)
-            try fm.copyItem(atPath: cached, toPath: target)
-            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target)
+            try place(cached, at: "\(binDir)/\(name)")
             return
         }
         let work = "\(cache)/extract-\(UUID().uuidString)"
@@ -154,16 +172,33 @@ public struct ReleaseInstaller: Sendable {
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
         tar.arguments = ["-xzf", cached, "-C", work]
-        try tar.run()
+        tar.standardError = FileHandle.nullDevice
+        do { try tar.run() } catch { throw DownloadError.unpack(artifact.name, "cannot run /bin/tar: \(error.localizedDescription)") }
         tar.waitUntilExit()
-        guard tar.terminationStatus == 0 else { throw DownloadError.interrupted(cached) }
-        for (member, name) in artifact.extract {
+        guard tar.terminationStatus == 0 else {
+            try? fm.removeItem(atPath: cached + ".verified")
+            throw DownloadError.unpack(artifact.name, "tar -xzf failed with status \(tar.terminationStatus)")
+        }
+        for (member, name) in artifact.extract.sorted(by: { $0.key < $1.key }) {
             let source = "\(work)/\(member.hasPrefix("./") ? String(member.dropFirst(2)) : member)"
-            let target = "\(binDir)/\(name)"
-            try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try? fm.removeItem(atPath: target)
-            try fm.copyItem(atPath: source, toPath: target)
-            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target)
+            guard fm.fileExists(atPath: source) else { throw DownloadError.unpack(artifact.name, "it has no \(member)") }
+            try place(source, at: "\(binDir)/\(name)")
+        }
+    }
+
+    /// Copies beside the target, makes it executable, then renames it over the target: an interrupted
+    /// install never leaves a cut-off program where a binary is expected.
+    func place(_ source: String, at target: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = "\(target).installing-\(UUID().uuidString)"
+        do {
+            try fm.copyItem(atPath: source, toPath: temporary)
+            try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: temporary)
+            guard rename(temporary, target) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target]) }
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw error
         }
     }
 

@@ -24,6 +24,9 @@ public final class TerminalApp {
     var colour = false
     var running = true
     var work: Task<Void, Never>?
+    /// A key pressed after a step finished on screen but while its work was still being wrapped up
+    /// (progress saved): run it next rather than drop it.
+    var queued: SessionEvent?
     var quitKeepingCluster = true
     let ascii: Bool
 
@@ -150,11 +153,21 @@ public final class TerminalApp {
         let driver = self.driver
         let effectsNeedWork = event == .next || event == .answer(true) || { if case .toggleComponent = event { return true } else { return false } }()
         if effectsNeedWork {
-            guard work == nil else { return }
+            guard work == nil else {
+                if !driver.session.isBusy { queued = event }
+                return
+            }
             inspector = nil
             work = Task.detached {
                 await driver.send(event)
-                await MainActor.run { [weak self] in self?.work = nil }
+                await MainActor.run { [weak self] in
+                    guard let self else { return }
+                    self.work = nil
+                    if let next = self.queued {
+                        self.queued = nil
+                        self.send(next)
+                    }
+                }
             }
             // Things that change from here on are "new since the last step".
             if let diagram { baseline = stripped(diagram) }

@@ -5,14 +5,22 @@ import Testing
     let versions = ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))
 
     @Test func kubernetesBinariesComeFromDlK8sIoWithDigestFiles() throws {
-        let kubelet = try #require(ReleaseArtifacts.list(versions).first { $0.installAs == "kubelet" })
+        let kubelet = try #require(ReleaseArtifacts.list(versions, architecture: "amd64").first { $0.installAs == "kubelet" })
         #expect(kubelet.url == "https://dl.k8s.io/release/v1.34.1/bin/linux/amd64/kubelet")
         #expect(kubelet.checksum == .digestFile(url: "https://dl.k8s.io/release/v1.34.1/bin/linux/amd64/kubelet.sha256"))
-        #expect(ReleaseArtifacts.list(versions).filter { $0.group == .kubernetes }.count == 6)
+        #expect(ReleaseArtifacts.list(versions, architecture: "amd64").filter { $0.group == .kubernetes }.count == 6)
+    }
+
+    @Test func everyCachedNameCarriesTheArchitecture() {
+        let arm = ReleaseArtifacts.list(versions, architecture: "arm64")
+        #expect(arm.allSatisfy { $0.name.contains("arm64") }, "an amd64 file in the cache is never taken for an arm64 one")
+        #expect(Set(arm.map(\.name)).isDisjoint(with: ReleaseArtifacts.list(versions, architecture: "amd64").map(\.name)))
+        #expect(Set(arm.map(\.name)).count == arm.count, "no two files share a cache name")
+        #expect(arm.first { $0.installAs == "kubelet" }?.url == "https://dl.k8s.io/release/v1.34.1/bin/linux/arm64/kubelet")
     }
 
     @Test func aMirrorKeepsTheLayout() {
-        let urls = ReleaseArtifacts.list(versions, mirror: "http://127.0.0.1:8080").map(\.url)
+        let urls = ReleaseArtifacts.list(versions, architecture: "amd64", mirror: "http://127.0.0.1:8080").map(\.url)
         #expect(urls.allSatisfy { $0.hasPrefix("http://127.0.0.1:8080/dl.k8s.io/") || $0.hasPrefix("http://127.0.0.1:8080/github.com/") })
         #expect(urls.contains("http://127.0.0.1:8080/github.com/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-amd64.tar.gz"))
     }

@@ -61,7 +61,7 @@ import Testing
         let server = try Server()
         defer { withExtendedLifetime(server) {} }
         let versions = ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))
-        let artifacts = ReleaseArtifacts.list(versions, mirror: server.base).filter { $0.installAs == "kubelet" || $0.group == .crictl }
+        let artifacts = ReleaseArtifacts.list(versions, architecture: "amd64", mirror: server.base).filter { $0.installAs == "kubelet" || $0.group == .crictl }
         let kubelet = artifacts[0], crictl = artifacts[1]
         try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kubelet", busybox)
         try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kubelet.sha256", Data(Self.hex(busybox).utf8))
@@ -105,6 +105,36 @@ import Testing
         #expect(reports.last?.bytes == Int64(busybox.count) && reports.last?.total == Int64(busybox.count))
         #expect(server.requests.last == "/cut/files/kubectl bytes=\(part.count)-", "only the rest was asked for")
         await downloader.shutdown()
+    }
+
+    /// A downloader shut down on every path: one left running crashes the test process in debug builds.
+    func withDownloader(timeout: Double = 10, _ body: (Downloader) async throws -> Void) async throws {
+        let downloader = Downloader(timeout: timeout)
+        do {
+            try await body(downloader)
+        } catch {
+            await downloader.shutdown()
+            throw error
+        }
+        await downloader.shutdown()
+    }
+
+    @Test func aServerThatIgnoresOrMisanswersTheRangeStillGivesTheRightFile() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        try server.put("files/containerd", busybox)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try await withDownloader { downloader in
+            // A correct half from an earlier run; the server answers 200 with the whole file.
+            try busybox.prefix(busybox.count / 2).write(to: URL(fileURLWithPath: folder + "/a.part"))
+            try await downloader.fetch("\(server.base)/norange/files/containerd", to: folder + "/a", sha256: Self.hex(busybox))
+            #expect(FileManager.default.contents(atPath: folder + "/a") == busybox)
+            // The server answers 206 but from byte 0: what it sends replaces the part.
+            try Data(repeating: 0x41, count: 1000).write(to: URL(fileURLWithPath: folder + "/b.part"))
+            try await downloader.fetch("\(server.base)/wrongrange/files/containerd", to: folder + "/b", sha256: Self.hex(busybox))
+            #expect(FileManager.default.contents(atPath: folder + "/b") == busybox)
+        }
+        #expect(server.requests.filter { $0.contains("range/files/containerd bytes=") }.count == 2, "both were asked for the rest")
     }
 
     @Test func aChecksumMismatchDeletesTheFileAndNamesBothDigests() async throws {
@@ -165,11 +195,14 @@ import Testing
         let first = try await installer.resolveVersions(nil, downloader: downloader)
         #expect(first.kubernetes == KubernetesVersion(1, 34, 1))
         #expect(first.etcd == KubernetesVersion(3, 6, 4), "kubeadm's pairing wins over the table")
+        try installer.pin(first)
         try server.put("dl.k8s.io/release/stable.txt", Data("v1.35.0\n".utf8))
         #expect(try await installer.resolveVersions(nil, downloader: downloader) == first, "pinned")
         let other = try await installer.resolveVersions(KubernetesVersion(1, 33, 2), overrides: { $0.runc = KubernetesVersion(1, 2, 9) }, downloader: downloader)
         #expect(other.kubernetes == KubernetesVersion(1, 33, 2) && other.etcd.minor == 5, "no constants served: the table's etcd 3.5")
         #expect(other.runc == KubernetesVersion(1, 2, 9))
+        #expect(try await installer.resolveVersions(nil, downloader: downloader) == first, "not pinned before it is installed")
+        try installer.pin(other)
         #expect(try await installer.resolveVersions(nil, downloader: downloader) == other, "the new choice is pinned")
         _ = try await installer.resolveVersions(KubernetesVersion(1, 32, 0), overrides: { $0.etcd = KubernetesVersion(3, 5, 9) },
                                                 etcdGiven: true, downloader: downloader)
@@ -182,7 +215,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
         try busybox.write(to: URL(fileURLWithPath: source + "/kubectl"))
         try Data(String(repeating: "0", count: 64).utf8).write(to: URL(fileURLWithPath: source + "/kubectl.sha256"))
-        let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1))).filter { $0.installAs == "kubectl" }
+        let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1)), architecture: "amd64").filter { $0.installAs == "kubectl" }
         let installer = ReleaseInstaller(cache: folder + "/cache", mirror: nil, from: source, say: { _ in }, progress: { _ in })
         let downloader = Downloader(timeout: 2)
         await #expect(throws: DownloadError.self) { try await installer.install(artifacts, into: folder + "/bin", downloader: downloader) }
@@ -200,7 +233,7 @@ import Testing
     @Test func aDamagedCacheIsFetchedAgainNotInstalled() async throws {
         let server = try Server()
         defer { withExtendedLifetime(server) {} }
-        let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1)), mirror: server.base)
+        let artifacts = ReleaseArtifacts.list(ReleaseVersions.companions(for: KubernetesVersion(1, 34, 1)), architecture: "amd64", mirror: server.base)
             .filter { $0.installAs == "kube-proxy" }
         try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kube-proxy", busybox)
         try server.put("dl.k8s.io/release/v1.34.1/bin/linux/amd64/kube-proxy.sha256", Data(Self.hex(busybox).utf8))

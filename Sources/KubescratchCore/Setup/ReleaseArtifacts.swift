@@ -101,12 +101,21 @@ public enum ReleaseArtifacts {
 
     /// Every file of a release. With `mirror`, every URL points at the mirror, which keeps the official layout:
     /// `<mirror>/dl.k8s.io/...` and `<mirror>/github.com/...`.
-    public static func list(_ versions: ReleaseVersions, architecture: String = "amd64", mirror: String? = nil) -> [Artifact] {
+    /// The machine's architecture in the releases' spelling.
+    public static var hostArchitecture: String {
+        #if arch(arm64)
+        "arm64"
+        #else
+        "amd64"
+        #endif
+    }
+
+    public static func list(_ versions: ReleaseVersions, architecture: String = hostArchitecture, mirror: String? = nil) -> [Artifact] {
         func dl(_ path: String) -> String { (mirror.map { "\($0)/dl.k8s.io" } ?? "https://dl.k8s.io") + path }
         func gh(_ path: String) -> String { (mirror.map { "\($0)/github.com" } ?? "https://github.com") + path }
         let k = "v\(versions.kubernetes.major).\(versions.kubernetes.minor).\(versions.kubernetes.patch)"
         var artifacts = kubernetesBinaries.map { binary in
-            Artifact(group: .kubernetes, name: "\(binary)-\(k)", url: dl("/release/\(k)/bin/linux/\(architecture)/\(binary)"),
+            Artifact(group: .kubernetes, name: "\(binary)-\(k)-linux-\(architecture)", url: dl("/release/\(k)/bin/linux/\(architecture)/\(binary)"),
                      checksum: .digestFile(url: dl("/release/\(k)/bin/linux/\(architecture)/\(binary).sha256")), extract: [:], installAs: binary)
         }
         let etcd = "v\(versions.etcd.major).\(versions.etcd.minor).\(versions.etcd.patch)"

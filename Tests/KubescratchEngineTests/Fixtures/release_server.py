@@ -3,6 +3,8 @@
 Range requests, and injects faults by path prefix:
   /cut/<path>   sends half of the file, then closes the connection (the first time only)
   /slow/<path>  sends the file in small pieces with pauses (progress)
+  /norange/<path>     ignores Range and sends the whole file with 200
+  /wrongrange/<path>  answers a Range with 206 but from byte 0 (as some proxies do)
 Prints its port on the first line of stdout, logs each request's path and Range header to <root>.requests,
 and exits when its stdin closes, so a test that dies never leaves it running."""
 import http.server
@@ -26,7 +28,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(root + ".requests", "a") as log:
             log.write(f"{path} {self.headers.get('Range', '-')}\n")
         mode = None
-        for prefix in ("/cut/", "/slow/"):
+        for prefix in ("/cut/", "/slow/", "/norange/", "/wrongrange/"):
             if path.startswith(prefix):
                 mode, path = prefix.strip("/"), "/" + path[len(prefix):]
         full = os.path.join(root, path.lstrip("/"))
@@ -39,7 +41,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         start = 0
         status = 200
         rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes="):
+        if rng and mode == "wrongrange":
+            self.send_response(206)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Range", f"bytes 0-{len(data) - 1}/{len(data)}")
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if rng and rng.startswith("bytes=") and mode != "norange":
             start = int(rng[6:].split("-")[0])
             if start >= len(data):
                 self.send_response(416)
