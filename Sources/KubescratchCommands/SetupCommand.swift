@@ -76,6 +76,18 @@ struct SetupCommand: AsyncParsableCommand {
     func run() async throws {
         let cache = self.cache ?? Self.defaultCache
         let mirror = (self.mirror ?? ProcessInfo.processInfo.environment["KUBESCRATCH_MIRROR"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        do {
+            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        } catch {
+            throw Self.explained(error, cache: cache)
+        }
+        // Two setups on one cache would write the same part files.
+        let lock = open(cache + "/.lock", O_CREAT | O_RDWR, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            throw UserFacingError("another kubescratch setup is using \(cache); wait for it to finish (or choose --cache DIR)")
+        }
+        defer { close(lock) }
+        // Created after everything that can throw before the do/catch below, which shuts it down on every path.
         let downloader = Downloader()
         let progressLine = ProgressLine(enabled: isatty(1) == 1)
         let tell: @Sendable (String) -> Void = { line in progressLine.finish(); say("· \(line)") }
@@ -88,6 +100,9 @@ struct SetupCommand: AsyncParsableCommand {
             let found = binDir == nil && self.cache == nil && getuid() == 0
             let flag = found ? "" : " --bin-dir \(bin)"
             say("installed in \(bin). Next: sudo kubescratch doctor\(flag), then sudo kubescratch\(flag)")
+            if getuid() != 0 {
+                say("note: these files belong to you, and kubescratch runs them as root; `sudo kubescratch setup` keeps them root's")
+            }
         } catch {
             progressLine.finish()
             await downloader.shutdown()

@@ -15,6 +15,8 @@ public enum DownloadError: Error, CustomStringConvertible, Equatable {
     case interrupted(String)
     case cannotWrite(String)
     case unpack(String, String)
+    case notInFolder(String, [String])
+    case needsVersion(String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,10 @@ public enum DownloadError: Error, CustomStringConvertible, Equatable {
             "no SHA-256 digest found in \(url)"
         case .diskFull(let path):
             "the disk is full while writing \(path): free some space (or use --cache DIR) and run setup again"
+        case .notInFolder(let folder, let names):
+            "\(folder) has none of \(names.joined(separator: ", ")): put the release's files there, as downloaded or named after the program"
+        case .needsVersion(let folder):
+            "which release are the files in \(folder)? Say it with --kubernetes vX.Y.Z"
         case .unpack(let file, let why):
             "cannot unpack \(file): \(why). The cached copy is not trusted any more; run setup again."
         case .cannotWrite(let path):
@@ -72,7 +78,11 @@ public struct Downloader: Sendable {
             throw DownloadError.unreachable(url, HTTPProbe.describe(error))
         }
         try check(response.status, url)
-        return String(buffer: try await response.body.collect(upTo: 1 << 20))
+        do {
+            return String(buffer: try await response.body.collect(upTo: 1 << 20))
+        } catch {
+            throw DownloadError.interrupted(url)
+        }
     }
 
     /// The first byte of a `Content-Range: bytes START-END/TOTAL` header; nil when it is missing or unreadable.
@@ -162,7 +172,8 @@ public struct Downloader: Sendable {
             throw DownloadError.interrupted(url)
         }
         if let total, have + received < total { throw DownloadError.interrupted(url) }
-        progress(Progress(file: (destination as NSString).lastPathComponent, bytes: have + received, total: total,
+        // The last report carries the size even without a Content-Length, so a progress display knows it is done.
+        progress(Progress(file: (destination as NSString).lastPathComponent, bytes: have + received, total: total ?? have + received,
                           bytesPerSecond: Double(received) / max(0.001, Date().timeIntervalSince(started))))
         let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         guard actual == expected.lowercased() else {

@@ -38,7 +38,7 @@ public struct ReleaseInstaller: Sendable {
                 kubernetes = given
             } else {
                 guard from == nil else {
-                    throw DownloadError.notFound("the release of the files in \(from!): say which with --kubernetes vX.Y.Z")
+                    throw DownloadError.needsVersion(from!)
                 }
                 let marker = (mirror.map { "\($0)/dl.k8s.io" } ?? "https://dl.k8s.io") + "/release/stable.txt"
                 say("asking \(marker) for the current stable release")
@@ -123,9 +123,12 @@ public struct ReleaseInstaller: Sendable {
     /// `--from DIR`: the same files, already downloaded. A `<file>.sha256` beside one is checked.
     func takeFromFolder(_ artifact: Artifact, folder: String, to cached: String) throws {
         let fm = FileManager.default
-        let candidates = [artifact.name, artifact.installAs, (artifact.url as NSString).lastPathComponent].compactMap { $0 }
+        var candidates: [String] = []
+        for name in [artifact.name, (artifact.url as NSString).lastPathComponent, artifact.installAs].compactMap({ $0 }) where !candidates.contains(name) {
+            candidates.append(name)
+        }
         guard let found = candidates.map({ "\(folder)/\($0)" }).first(where: { fm.fileExists(atPath: $0) }) else {
-            throw DownloadError.notFound("\(folder)/\(artifact.name) (or \(candidates.dropFirst().joined(separator: ", ")))")
+            throw DownloadError.notInFolder(folder, candidates)
         }
         try fm.createDirectory(atPath: (cached as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? fm.removeItem(atPath: cached)
