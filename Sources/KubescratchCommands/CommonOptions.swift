@@ -8,7 +8,10 @@ struct StateOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The state folder (default /var/lib/kubescratch, or KUBESCRATCH_STATE_DIR).", valueName: "DIR"))
     var stateDir: String?
 
-    var layout: StateLayout {
+    var layout: StateLayout { Self.layout(stateDir) }
+
+    /// --state-dir, else KUBESCRATCH_STATE_DIR, else /var/lib/kubescratch.
+    static func layout(_ stateDir: String?) -> StateLayout {
         StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
     }
 }
@@ -45,9 +48,7 @@ struct NodeOptions: ParsableArguments {
         return words
     }
 
-    var layout: StateLayout {
-        StateLayout(root: stateDir ?? ProcessInfo.processInfo.environment["KUBESCRATCH_STATE_DIR"] ?? StateLayout.defaultRoot)
-    }
+    var layout: StateLayout { StateOptions.layout(stateDir) }
 
     func validate() throws {
         if let nodeIP, !ipv4(nodeIP, isIn: "0.0.0.0/0") {
@@ -99,9 +100,8 @@ enum Setup {
     }
 
     /// Resolves binaries, node facts and folders: everything the engine needs.
-    static func context(_ options: NodeOptions, previous: TutorialProgress?) async throws -> EngineContext {
+    static func context(_ options: NodeOptions, previous: TutorialProgress?, binDir: String?) async throws -> EngineContext {
         let layout = options.layout
-        let binDir = binDir(options.binDir, previous: previous)
         let shell = Shell()
         let binaries = BinaryResolver.resolve(binDir: binDir, shell: shell)
         let missing = BinaryResolver.missing(binaries)
@@ -129,7 +129,7 @@ enum Setup {
         guard failing.isEmpty else {
             throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
         }
-        let context = try await Setup.context(node, previous: previous)
+        let context = try await Setup.context(node, previous: previous, binDir: binDir)
         let relay = EventRelay()
         let engine = Engine(context: context) { relay.forward($0) }
         let driver = SessionDriver(tutorial: Tutorial(book: book, engine: engine))

@@ -39,14 +39,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let supervisor = Supervisor(layout: layout)
         let ours = Set(ComponentID.allCases.compactMap { supervisor.runningRecord($0)?.pid })
         let report = await HostInspector.report(binaries: binaries, stateRoot: layout.root, shell: shell, ignoringPIDs: ours)
-        var results = Doctor.evaluate(report)
-        for plugin in BinaryPaths.requiredCNIPlugins {
-            let path = "\(binaries.cniBinDir)/\(plugin)"
-            let found = FileManager.default.isExecutableFile(atPath: path)
-            results.append(DoctorResult(check: "CNI plugin \(plugin)", status: found ? .pass : .fail, found: found ? path : "not in \(binaries.cniBinDir)",
-                                        fix: found ? nil : "install the CNI plugins (Debian: apt-get install containernetworking-plugins) or put them in --bin-dir DIR/cni"))
-        }
-        return results
+        return Doctor.evaluate(report)
     }
 
     static func format(_ results: [DoctorResult]) -> String {

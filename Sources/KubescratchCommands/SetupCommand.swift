@@ -30,7 +30,7 @@ struct SetupCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A mirror with the official layout (<mirror>/dl.k8s.io/…, <mirror>/github.com/…, <mirror>/raw.githubusercontent.com/… for kubeadm's etcd pin). Also KUBESCRATCH_MIRROR.", valueName: "URL"))
     var mirror: String?
 
-    @Option(name: .long, help: ArgumentHelp("Take the files from this folder instead of downloading them (a <file>.sha256 beside one is checked). Needs --kubernetes.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Take the files from this folder instead of downloading them (checked against a <file>.sha256, <file>.sha256sum, runc.sha256sum or SHA256SUMS beside them). Needs --kubernetes.", valueName: "DIR"))
     var from: String?
 
     @Option(name: .long, help: ArgumentHelp("etcd release (default: the one kubeadm pins for the Kubernetes release).", valueName: "vX.Y.Z"))
@@ -49,7 +49,7 @@ struct SetupCommand: AsyncParsableCommand {
     var crictl: String?
 
     func validate() throws {
-        for (flag, value) in [("kubernetes", kubernetes), ("etcd", etcd), ("containerd", containerd), ("runc", runc), ("cni", cni), ("crictl", crictl)] {
+        for (flag, value, _) in [("kubernetes", kubernetes, \ReleaseVersions.kubernetes)] + companionFlags {
             if let value, KubernetesVersion(parsing: value) == nil { throw ValidationError("--\(flag) must look like v1.2.3, not \(value)") }
         }
         for group in only where Artifact.Group(rawValue: group) == nil {
@@ -64,13 +64,15 @@ struct SetupCommand: AsyncParsableCommand {
         return (environment["HOME"] ?? "/root") + "/.cache/kubescratch"
     }
 
+    /// Each companion's flag, its value, and the version it sets.
+    var companionFlags: [(String, String?, WritableKeyPath<ReleaseVersions, KubernetesVersion>)] {
+        [("etcd", etcd, \.etcd), ("containerd", containerd, \.containerd), ("runc", runc, \.runc), ("cni", cni, \.cni), ("crictl", crictl, \.crictl)]
+    }
+
     func overrides(_ versions: inout ReleaseVersions) {
-        func parse(_ text: String?) -> KubernetesVersion? { text.flatMap(KubernetesVersion.init(parsing:)) }
-        if let version = parse(etcd) { versions.etcd = version }
-        if let version = parse(containerd) { versions.containerd = version }
-        if let version = parse(runc) { versions.runc = version }
-        if let version = parse(cni) { versions.cni = version }
-        if let version = parse(crictl) { versions.crictl = version }
+        for (_, value, keyPath) in companionFlags {
+            if let version = value.flatMap(KubernetesVersion.init(parsing:)) { versions[keyPath: keyPath] = version }
+        }
     }
 
     func run() async throws {

@@ -16,6 +16,28 @@ public enum TLSTrust: Sendable {
 }
 
 extension TLSTrust {
+    /// How a client trusts the server (and proves who it is); nil for plain HTTP.
+    func configuration() throws -> TLSConfiguration? {
+        switch self {
+        case .plainHTTP:
+            return nil
+        case .clusterCA(let caFile):
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            return tls
+        case .clusterCAWithClient(let caFile, let certFile, let keyFile):
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            return tls
+        case .selfSigned:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return tls
+        }
+    }
+
     var files: [String] {
         switch self {
         case .plainHTTP, .selfSigned: []
@@ -54,24 +76,7 @@ final class ClientPool: @unchecked Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(3))
-        switch trust {
-        case .plainHTTP:
-            break
-        case .clusterCA(let caFile):
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            configuration.tlsConfiguration = tls
-        case .clusterCAWithClient(let caFile, let certFile, let keyFile):
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
-            configuration.tlsConfiguration = tls
-        case .selfSigned:
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .none
-            configuration.tlsConfiguration = tls
-        }
+        configuration.tlsConfiguration = try trust.configuration()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         clients[key] = client
         return client
@@ -108,14 +113,7 @@ public enum HTTPProbe {
     public static func stream(_ url: String, trust: TLSTrust, onChunk: @escaping @Sendable () -> Void) async {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(3), read: .minutes(10))
-        if case .clusterCAWithClient(let caFile, let certFile, let keyFile) = trust {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            guard let chain = try? NIOSSLCertificate.fromPEMFile(certFile), let key = try? NIOSSLPrivateKey(file: keyFile, format: .pem) else { return }
-            tls.certificateChain = chain.map { .certificate($0) }
-            tls.privateKey = .privateKey(key)
-            configuration.tlsConfiguration = tls
-        }
+        do { configuration.tlsConfiguration = try trust.configuration() } catch { return }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let response = try await client.execute(HTTPClientRequest(url: url), timeout: .hours(1))

@@ -13,9 +13,6 @@ public enum HostInspector {
         let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         var programs = binaries.programs
         for tool in ["conntrack"] where programs[tool] == nil { programs[tool] = shell.which(tool) }
-        for plugin in BinaryPaths.requiredCNIPlugins where !FileManager.default.isExecutableFile(atPath: "\(binaries.cniBinDir)/\(plugin)") {
-            programs.removeValue(forKey: plugin)
-        }
         var versions: [String: KubernetesVersion] = [:]
         for program in ["kubelet", "kube-apiserver", "kube-proxy", "kube-scheduler", "kube-controller-manager", "containerd", "etcd"] {
             if let path = programs[program], let version = try? await HostFacts.version(of: path, shell: shell) { versions[program] = version }
@@ -34,7 +31,9 @@ public enum HostInspector {
             bridgeNetfilterLoaded: FileManager.default.fileExists(atPath: "/proc/sys/net/bridge/bridge-nf-call-iptables"),
             programsFound: programs, portHolders: listeners(ports: Doctor.ports, ignoring: ignoringPIDs),
             systemContainerd: HTTPProbe.unixSocketAccepts("/run/containerd/containerd.sock"),
-            freeDiskBytes: freeBytes(near: stateRoot), versions: versions, kubectlVersion: kubectl)
+            freeDiskBytes: freeBytes(near: stateRoot), versions: versions, kubectlVersion: kubectl,
+            cniBinDir: binaries.cniBinDir,
+            cniPluginsFound: Set(BinaryPaths.requiredCNIPlugins.filter { FileManager.default.isExecutableFile(atPath: "\(binaries.cniBinDir)/\($0)") }))
     }
 
     static func cgroupControllers() -> [String] {

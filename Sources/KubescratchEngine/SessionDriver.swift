@@ -39,9 +39,8 @@ public final class SessionDriver: @unchecked Sendable {
         let progress = tutorial.loadProgress()
         if let unfinished = progress?.unfinishedStage, progress?.betweenSteps == true {
             tutorial.engine.emit(.note("going on with stage \(unfinished) after step \(progress?.stepsDone ?? 0), where you stopped"))
-        } else if let unfinished = progress?.unfinishedStage {
-            tutorial.engine.emit(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
-            try await tutorial.rewindUnfinished(unfinished)
+        } else {
+            try await tutorial.rewindInterruptedStage()
         }
         try await tutorial.restartMissing()
         let fresh = Self.freshSession(tutorial)

@@ -110,13 +110,9 @@ public final class Tutorial: @unchecked Sendable {
     /// Runs the stages after the last completed one, up to `through`.
     public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil,
                     afterStage: (@Sendable (Lesson) async -> Void)? = nil) async throws {
-        if let unfinished = loadProgress()?.unfinishedStage {
-            say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
-            try await rewindUnfinished(unfinished)
-        }
+        try await rewindInterruptedStage()
         try await restartMissing()
         var next = completedStage + 1
-        let readings = book.lessons.filter { $0.stage == nil }.sorted { $0.file < $1.file }
         if next == 1, let introduction = readings.first { say(.reading(introduction)) }
         if next > last {
             say(.note("the node is already at the end of stage \(completedStage); `kubescratch stage N` replays a stage"))
@@ -139,6 +135,13 @@ public final class Tutorial: @unchecked Sendable {
         try await run(through: target, beforeStep: beforeStep)
     }
 
+    /// A stage left half done (kubescratch stopped in the middle of a step) is taken back to its start.
+    func rewindInterruptedStage() async throws {
+        guard let unfinished = loadProgress()?.unfinishedStage else { return }
+        say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
+        try await rewindUnfinished(unfinished)
+    }
+
     /// Undoes a stage's partial work with its (idempotent) rewind steps, or resets for stage 1.
     func rewindUnfinished(_ stage: Int) async throws {
         guard stage > 1, let lesson = book.stage(stage) else {
@@ -151,10 +154,7 @@ public final class Tutorial: @unchecked Sendable {
 
     /// Leaves the node as it was at the end of stage `target - 1`.
     public func moveToStart(of target: Int) async throws {
-        if let unfinished = loadProgress()?.unfinishedStage {
-            say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
-            try await rewindUnfinished(unfinished)
-        }
+        try await rewindInterruptedStage()
         let current = completedStage
         if target == 1 {
             say(.note("stage 1 starts from an empty node: resetting"))

@@ -11,7 +11,8 @@ import Testing
                           systemContainerd: false, freeDiskBytes: 50_000_000_000,
                           versions: ["kubelet": v, "kube-apiserver": v, "kube-proxy": v, "containerd": KubernetesVersion(2, 1, 4),
                                      "etcd": KubernetesVersion(3, 6, 5)],
-                          kubectlVersion: KubernetesVersion(1, 34, 0))
+                          kubectlVersion: KubernetesVersion(1, 34, 0),
+                          cniBinDir: "/usr/lib/cni", cniPluginsFound: Set(BinaryPaths.requiredCNIPlugins))
     }
 
     func status(_ results: [DoctorResult], _ check: String) -> DoctorResult.Status? { results.first { $0.check == check }?.status }
@@ -80,5 +81,15 @@ import Testing
         #expect(status(results, "disk space") == .fail)
         report.os = "Darwin"
         #expect(status(Doctor.evaluate(report), "operating system") == .fail)
+    }
+
+    @Test func aMissingCNIPluginFailsWithWhereItWasLookedFor() {
+        var report = Self.healthy()
+        #expect(status(Doctor.evaluate(report), "CNI plugin bridge") == .pass)
+        #expect(Doctor.evaluate(report).first { $0.check == "CNI plugin bridge" }?.found == "/usr/lib/cni/bridge")
+        report.cniPluginsFound.remove("portmap")
+        let portmap = Doctor.evaluate(report).first { $0.check == "CNI plugin portmap" }
+        #expect(portmap?.status == .fail && portmap?.found == "not in /usr/lib/cni")
+        #expect(portmap?.fix?.contains("containernetworking-plugins") == true)
     }
 }

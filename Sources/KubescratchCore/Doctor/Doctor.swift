@@ -16,10 +16,14 @@ public struct HostReport: Sendable, Equatable {
     public var freeDiskBytes: Int64?
     public var versions: [String: KubernetesVersion]
     public var kubectlVersion: KubernetesVersion?
+    /// The CNI plugins folder the node will use, and the required plugins found executable there.
+    public var cniBinDir: String
+    public var cniPluginsFound: Set<String>
 
     public init(os: String, architecture: String, isRoot: Bool, cgroupVersion: Int, cgroupControllers: [String], swapDevices: Int,
                 ipForward: Bool?, bridgeNetfilterLoaded: Bool, programsFound: [String: String], portHolders: [Int: String],
-                systemContainerd: Bool, freeDiskBytes: Int64?, versions: [String: KubernetesVersion], kubectlVersion: KubernetesVersion?) {
+                systemContainerd: Bool, freeDiskBytes: Int64?, versions: [String: KubernetesVersion], kubectlVersion: KubernetesVersion?,
+                cniBinDir: String, cniPluginsFound: Set<String>) {
         self.os = os
         self.architecture = architecture
         self.isRoot = isRoot
@@ -34,6 +38,8 @@ public struct HostReport: Sendable, Equatable {
         self.freeDiskBytes = freeDiskBytes
         self.versions = versions
         self.kubectlVersion = kubectlVersion
+        self.cniBinDir = cniBinDir
+        self.cniPluginsFound = cniPluginsFound
     }
 }
 
@@ -131,6 +137,11 @@ public enum Doctor {
             add(program, .pass, path + version)
         }
         results += skew(report)
+        for plugin in BinaryPaths.requiredCNIPlugins {
+            let found = report.cniPluginsFound.contains(plugin)
+            add("CNI plugin \(plugin)", found ? .pass : .fail, found ? "\(report.cniBinDir)/\(plugin)" : "not in \(report.cniBinDir)",
+                "install the CNI plugins (Debian: apt-get install containernetworking-plugins) or put them in --bin-dir DIR/cni")
+        }
         return results
     }
 
