@@ -16,7 +16,7 @@ struct Break: AsyncParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
-    @Argument(help: ArgumentHelp("The component: \(ComponentID.allCases.map(\.name).joined(separator: ", ")).", valueName: "COMPONENT"))
+    @Argument(help: ArgumentHelp("The component: \(ComponentID.allNames).", valueName: "COMPONENT"))
     var component: String
 
     @Flag(name: .long, help: "Start the component again.")
@@ -24,7 +24,7 @@ struct Break: AsyncParsableCommand {
 
     func validate() throws {
         guard ComponentID(name: component) != nil else {
-            throw ValidationError("unknown component '\(component)'; expected one of \(ComponentID.allCases.map(\.name).joined(separator: ", "))")
+            throw ValidationError("unknown component '\(component)'; expected one of \(ComponentID.allNames)")
         }
     }
 

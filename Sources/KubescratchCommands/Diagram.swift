@@ -56,12 +56,9 @@ struct DiagramCommand: AsyncParsableCommand {
         let columns = width ?? terminal?.columns ?? 100
         let rows = height ?? terminal.map { $0.rows - (watch ? 1 : 0) } ?? 32
         let useASCII = ascii || !Terminal.localeIsUTF8
-        let colour = Terminal.colourAllowed
 
         func picture(_ model: DiagramModel) -> (text: String, layout: DiagramLayout) {
-            let placed = DiagramLayoutEngine.layout(model, width: max(columns, 80), height: max(rows, 24), ascii: useASCII)
-            let grid = DiagramRenderer.grid(placed, ascii: useASCII)
-            return (colour ? TextRenderer.ansi(grid) : TextRenderer.plain(grid), placed)
+            Self.picture(model, width: max(columns, 80), height: max(rows, 24), ascii: useASCII)
         }
 
         var model = DiagramModel(state: await observer.snapshot())
@@ -98,6 +95,15 @@ struct DiagramCommand: AsyncParsableCommand {
                 if let svg { try? SVGRenderer.svg(drawn.layout).write(toFile: svg, atomically: true, encoding: .utf8) }
             }
         }
+    }
+}
+
+extension DiagramCommand {
+    /// The node drawn as text for standard output: ANSI colours where allowed, plain otherwise.
+    static func picture(_ model: DiagramModel, width: Int, height: Int, ascii: Bool) -> (text: String, layout: DiagramLayout) {
+        let placed = DiagramLayoutEngine.layout(model, width: width, height: height, ascii: ascii)
+        let grid = DiagramRenderer.grid(placed, ascii: ascii)
+        return (Terminal.colourAllowed ? TextRenderer.ansi(grid) : TextRenderer.plain(grid), placed)
     }
 }
 

@@ -133,9 +133,7 @@ extension Session {
             last.model = DiagramModel(state: state)
             let ascii = !Terminal.localeIsUTF8
             let columns = Terminal.size()?.columns ?? 100
-            let layout = DiagramLayoutEngine.layout(model, width: max(80, min(columns, 140)), height: 32, ascii: ascii)
-            let grid = DiagramRenderer.grid(layout, ascii: ascii)
-            let text = Terminal.colourAllowed ? TextRenderer.ansi(grid) : TextRenderer.plain(grid)
+            let text = DiagramCommand.picture(model, width: max(80, min(columns, 140)), height: 32, ascii: ascii).text
             // Blank rows at the bottom only pad the picture to its height: leave them out here.
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             let legend = lines.last.map(String.init) ?? ""

@@ -9,6 +9,8 @@ public enum ComponentID: String, CaseIterable, Codable, Sendable, Comparable {
     case kubeProxy = "kube-proxy"
 
     public var name: String { rawValue }
+    /// Every component's name, for "expected one of …" messages.
+    public static var allNames: String { allCases.map(\.name).joined(separator: ", ") }
 
     /// Components started first are stopped last.
     public var startOrder: Int { Self.allCases.firstIndex(of: self)! }

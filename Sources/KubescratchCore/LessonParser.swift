@@ -81,7 +81,7 @@ public struct LessonParser: Sendable {
         }
         let components = try fields.stringList("components").map { name, line throws(LessonError) in
             guard let component = ComponentID(name: name) else {
-                throw LessonError(file: file, line: line, message: "unknown component '\(name)'; expected one of \(ComponentID.allCases.map(\.name).joined(separator: ", "))")
+                throw LessonError(file: file, line: line, message: "unknown component '\(name)'; expected one of \(ComponentID.allNames)")
             }
             return component
         }
@@ -167,7 +167,7 @@ public struct LessonParser: Sendable {
         let name = try fields.requiredString(key)
         guard let component = ComponentID(name: name) else {
             throw LessonError(file: fields.file, line: fields.line(of: key),
-                              message: "unknown component '\(name)'; expected one of \(ComponentID.allCases.map(\.name).joined(separator: ", "))")
+                              message: "unknown component '\(name)'; expected one of \(ComponentID.allNames)")
         }
         return component
     }
