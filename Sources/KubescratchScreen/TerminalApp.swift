@@ -231,8 +231,13 @@ public final class TerminalApp {
         case "f":
             if let component = selectedComponent {
                 let plan = driver.tutorial.engine.context.planner.plan(component, kubeletMode: driver.tutorial.engine.context.supervisor.record(component)?.kubeletMode ?? .cluster)
-                let lines = ["$ " + plan.commandLine] + plan.files.flatMap { ["── \($0.path)"] + $0.contents.split(separator: "\n").map(String.init) }
-                inspector = ("flags and config of \(component.name)", { lines.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } })
+                // Split once here, not on every redraw: the plan does not change while it is shown.
+                let files: [String] = plan.files.flatMap { file -> [String] in
+                    ["── \(file.path)"] + file.contents.split(separator: "\n").map(String.init)
+                }
+                let lines: [String] = (["$ " + plan.commandLine] + files)
+                    .flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+                inspector = ("flags and config of \(component.name)", { lines })
             }
         case "h":
             if let component = selectedComponent {
