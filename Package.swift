@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "kubescratch", dependencies: ["KubescratchCommands"]),
         // Benchmarks of the pure diagram pipeline (a benchmark, not a timed test).
         .executableTarget(name: "kubescratch-bench", dependencies: ["KubescratchCore"]),
-        .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"], exclude: ["Snapshots"]),
+        .testTarget(name: "KubescratchCoreTests", dependencies: ["KubescratchCore"], exclude: ["Snapshots", "Fixtures"]),
         .testTarget(name: "KubescratchEngineTests", dependencies: ["KubescratchEngine", "KubescratchCore"], exclude: ["Fixtures"]),
     ]
 )

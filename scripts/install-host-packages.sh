@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# Installs, from Debian's own packages, everything the tests and the end-to-end lane need.
-# Idempotent: a package already present is left alone.
+# Installs, from Debian's packages, what the TESTS need beyond what a user's install brings (scripts/install.sh
+# installs the program's own host packages; `kubescratch setup --source debian` brings etcd, containerd, runc,
+# the CNI plugins and the Go toolchain when it builds). Idempotent: a package already present is left alone.
 set -euo pipefail
 
 packages=(
-  # the real node
-  etcd-server containerd runc containernetworking-plugins iptables conntrack iproute2
-  # setup's mirror test packs these into release-shaped tarballs (etcdctl sits beside etcd upstream)
+  # building the package and its unit tests (the terminal UI's C shim), PKI checks, the local release server
+  libncurses-dev openssl python3 curl
+  # setup's mirror test packs Debian's etcdctl beside etcd into a release-shaped tarball
   etcd-client
-  # images built without a registry
-  busybox-static
-  # building Kubernetes v1.20.2 from Debian's source package
-  golang-go rsync dpkg-dev
-  # probes, PKI checks, the terminal UI and its tmux tests
-  curl openssl libncurses-dev tmux procps
+  # the end-to-end lane: images without a registry, the node's tools, the egress audit, the terminal UI in tmux
+  busybox-static iptables conntrack iproute2 procps kmod tmux sudo
 )
 
 missing=()
@@ -28,6 +25,3 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-host-packages: all present"
 fi
-
-# Debian's containerd package starts the system containerd; kubescratch runs its own on its
-# own socket and never touches the system one, so leave the service as the machine had it.

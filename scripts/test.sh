@@ -3,6 +3,13 @@
 # on the real Kubernetes components (needs root; see tests/e2e/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# sudo resets PATH: find the toolchain where install.sh would.
+if ! command -v swift >/dev/null; then
+  for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin /usr/local/swift/usr/bin; do
+    [ -x "$dir/swift" ] && { PATH="$dir:$PATH"; break; }
+  done
+fi
+command -v swift >/dev/null || { echo "test.sh: no Swift toolchain in PATH or /opt/swift: install Swift 6.1+ (swift.org)"; exit 1; }
 
 swift build --build-tests
 swift test

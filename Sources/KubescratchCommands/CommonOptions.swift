@@ -70,6 +70,7 @@ struct UserFacingError: Error, CustomStringConvertible {
 }
 
 extension ImageSource: ExpressibleByArgument {}
+extension BinarySource: ExpressibleByArgument {}
 
 enum Setup {
     static func requireRoot(_ what: String) throws {
@@ -125,6 +126,7 @@ enum Setup {
         let book = try Setup.book(node)
         let previous = loadProgress(node.layout)
         let binDir = binDir(node.binDir, previous: previous)
+        try requireKubernetesBinaries(binDir: binDir)
         let failing = await DoctorCommand.check(layout: node.layout, binDir: binDir).filter { $0.status == .fail }
         guard failing.isEmpty else {
             throw UserFacingError("this machine is not ready (see `kubescratch doctor`):\n" + DoctorCommand.format(failing))
@@ -135,6 +137,28 @@ enum Setup {
         let driver = SessionDriver(tutorial: Tutorial(book: book, engine: engine))
         relay.listeners = (listener.map { [$0] } ?? []) + [driver.observe]
         return driver
+    }
+
+    /// Someone who skipped setup gets one screen that says what to run, not a list of missing programs.
+    static func requireKubernetesBinaries(binDir: String?) throws {
+        let binaries = BinaryResolver.resolve(binDir: binDir, shell: Shell())
+        // kubectl alone is common (a distribution's client); the server binaries say whether setup ran.
+        let kubernetes = ReleaseArtifacts.kubernetesBinaries.filter { $0 != "kubectl" }
+        guard kubernetes.allSatisfy({ binaries.programs[$0] == nil }) else { return }
+        throw UserFacingError("""
+            kubescratch has no Kubernetes binaries yet: no \(kubernetes.joined(separator: ", ")) \
+            \(binDir.map { "in \($0) or " } ?? "")in PATH.
+
+            Get them with one command, then start again:
+
+                sudo kubescratch setup        the current release, checked against its published checksums
+                                              (offline on Debian 12: builds v1.20.2 from Debian's source package)
+                sudo kubescratch
+
+            Other ways: `setup --mirror URL` (a mirror of the release hosts), `setup --from DIR` (files you copied here),
+            `setup --source debian` (build from source), or your own build with `sudo kubescratch --bin-dir DIR`.
+            `sudo kubescratch doctor` says what else this machine needs.
+            """)
     }
 
     /// Where the binaries are: --bin-dir, else KUBESCRATCH_BIN_DIR, else the folder the current node was

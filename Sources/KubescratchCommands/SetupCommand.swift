@@ -6,14 +6,22 @@ import KubescratchEngine
 struct SetupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup",
-        abstract: "Download a Kubernetes release and its companions, verify each file's SHA-256, and install them in one folder.",
+        abstract: "Get a Kubernetes release and its companions (download and verify, or build from source) and install them in one folder.",
         discussion: """
             Fetches kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, kubelet and kubectl from dl.k8s.io, \
             and etcd, containerd, runc, the CNI plugins and crictl from their GitHub releases, each checked against its \
             published checksum before it is installed. Interrupted downloads resume. Without network: --from DIR takes the \
             same files from a folder. The release is pinned after the first run, so later runs install the same one.
+
+            When the release hosts cannot be reached (the name does not resolve, the connection is refused or times out) \
+            and this machine is Debian 12, setup builds Kubernetes v1.20.2 from Debian's `kubernetes` source package instead \
+            (about 8 minutes on 2 cores, once: the result and the Go build cache stay in the cache), with etcd, containerd, \
+            runc and the CNI plugins from Debian's packages. --source debian chooses that build; --source release refuses it.
             """
     )
+
+    @Option(name: .long, help: ArgumentHelp("Where the binaries come from: auto (the release hosts, else this distribution's source), release (the release hosts, --mirror or --from only), debian (build from Debian 12's source package).", valueName: "SOURCE"))
+    var source: BinarySource = .auto
 
     @Option(name: .long, help: ArgumentHelp("The Kubernetes release (default: the current stable, pinned after the first run).", valueName: "vX.Y.Z"))
     var kubernetes: String?
@@ -56,6 +64,7 @@ struct SetupCommand: AsyncParsableCommand {
             throw ValidationError("unknown --only \(group); expected one of \(Artifact.Group.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let from, !FileManager.default.fileExists(atPath: from) { throw ValidationError("--from \(from) does not exist") }
+        if source == .debian, mirror != nil || from != nil { throw ValidationError("--source debian builds from source; it takes no --mirror or --from") }
     }
 
     static var defaultCache: String {
@@ -76,6 +85,15 @@ struct SetupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try await Interrupts.cancellingOnCtrlC { try await self.setUp() }
+        } catch is CancellationError {
+            say("setup interrupted. What was finished is kept in the cache: run setup again to go on from there.")
+            throw ExitCode(130)
+        }
+    }
+
+    func setUp() async throws {
         let cache = self.cache ?? Self.defaultCache
         let mirror = (self.mirror ?? ProcessInfo.processInfo.environment["KUBESCRATCH_MIRROR"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         do {
@@ -89,6 +107,21 @@ struct SetupCommand: AsyncParsableCommand {
             throw UserFacingError("another kubescratch setup is using \(cache); wait for it to finish (or choose --cache DIR)")
         }
         defer { close(lock) }
+        let distribution = DistributionSource.forHost(osRelease: (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? "")
+        let requested = kubernetes.flatMap(KubernetesVersion.init(parsing:))
+        let free = source == .auto && mirror == nil && from == nil
+        if source == .debian || (free && requested == nil && pinnedSource(cache) != nil) {
+            return try await buildFromSource(DistributionSource.debianBookworm, host: distribution, cache: cache, requested: requested)
+        }
+        // Decided in a few seconds, before anything else: the downloads would retry for half a minute.
+        if mirror == nil, from == nil, !FileManager.default.fileExists(atPath: cache + "/pinned-release"),
+           case .unreachable(let why) = await Reachability.check(host: "dl.k8s.io", port: 443) {
+            guard let fallback = SetupRoute.fallback(after: .unreachable, source: source, mirrorOrFolder: false, requested: requested, available: distribution) else {
+                throw UserFacingError(SetupRoute.noWayMessage(why, available: distribution, requested: requested))
+            }
+            announceFallback(fallback, why: why, cache: cache)
+            return try await buildFromSource(fallback, host: distribution, cache: cache, requested: requested)
+        }
         // Created after everything that can throw before the do/catch below, which shuts it down on every path.
         let downloader = Downloader()
         let progressLine = ProgressLine(enabled: isatty(1) == 1)
@@ -98,18 +131,80 @@ struct SetupCommand: AsyncParsableCommand {
             let bin = try await install(with: installer, cache: cache, mirror: mirror, downloader: downloader)
             progressLine.finish()
             await downloader.shutdown()
-            // Later commands find setup's folder by themselves when they read the same cache (root's).
-            let found = binDir == nil && self.cache == nil && getuid() == 0
-            let flag = found ? "" : " --bin-dir \(bin)"
-            say("installed in \(bin). Next: sudo kubescratch doctor\(flag), then sudo kubescratch\(flag)")
-            if getuid() != 0 {
-                say("note: these files belong to you, and kubescratch runs them as root; `sudo kubescratch setup` keeps them root's")
-            }
+            try? FileManager.default.removeItem(atPath: cache + "/pinned-source")
+            finished(bin: bin)
         } catch {
             progressLine.finish()
             await downloader.shutdown()
+            if case DownloadError.unreachable(let url, let why) = error {
+                let host = URL(string: url)?.host ?? url
+                if let fallback = SetupRoute.fallback(after: .unreachable, source: source, mirrorOrFolder: !free, requested: requested, available: distribution) {
+                    announceFallback(fallback, why: "\(host): \(why)", cache: cache)
+                    return try await buildFromSource(fallback, host: distribution, cache: cache, requested: requested)
+                }
+                if free { throw UserFacingError(SetupRoute.noWayMessage("\(host): \(why)", available: distribution, requested: requested)) }
+            }
             throw Self.explained(error, cache: cache)
         }
+    }
+
+    func finished(bin: String) {
+        // Later commands find setup's folder by themselves when they read the same cache (root's).
+        let found = binDir == nil && self.cache == nil && getuid() == 0
+        let flag = found ? "" : " --bin-dir \(bin)"
+        say("installed in \(bin). Next: sudo kubescratch doctor\(flag), then sudo kubescratch\(flag)")
+        if getuid() != 0 {
+            say("note: these files belong to you, and kubescratch runs them as root; `sudo kubescratch setup` keeps them root's")
+        }
+    }
+
+    func pinnedSource(_ cache: String) -> DistributionSource? {
+        (try? String(contentsOfFile: cache + "/pinned-source", encoding: .utf8))
+            .flatMap { DistributionSource.named($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    func announceFallback(_ source: DistributionSource, why: String, cache: String) {
+        say("""
+            cannot reach the release hosts (\(why)): building Kubernetes \(source.kubernetes) from \(source.title)'s source package \
+            instead, about \(source.typicalMinutes) min on 2 cores, once (kept in \(cache)). To refuse: Ctrl-C, then --mirror URL, \
+            --from DIR or --source release.
+            """)
+    }
+
+    /// `--source debian`, or the fallback: the distribution's source built into the cache, its companions from its
+    /// packages, installed into the bin folder like downloaded files.
+    func buildFromSource(_ source: DistributionSource, host: DistributionSource?, cache: String, requested: KubernetesVersion?) async throws {
+        guard host == source else {
+            throw UserFacingError("--source \(source.name) builds on \(source.title) (\(source.codename)) only, and this machine is not: use --mirror URL or --from DIR")
+        }
+        if let requested, requested != source.kubernetes {
+            throw UserFacingError("\(source.title)'s source package holds Kubernetes \(source.kubernetes), not \(requested): drop --kubernetes, or get \(requested) with --mirror URL or --from DIR")
+        }
+        guard geteuid() == 0 else {
+            throw UserFacingError("building from source installs packages with apt: run setup with sudo")
+        }
+        let plan = SourceBuildPlan(source: source, cache: cache)
+        let display = SourceBuildDisplay(enabled: isatty(1) == 1)
+        let builder = SourceBuilder(plan: plan, tell: display.show)
+        let started = Date()
+        try await builder.installPackages(source.companionPackages.map(\.package),
+                                          why: "etcd, containerd, runc and the CNI plugins that pair with \(source.kubernetes)")
+        let output: String
+        do {
+            output = try await builder.build()
+        } catch {
+            display.finish()
+            throw error
+        }
+        display.finish()
+        let bin = binDir ?? "\(cache)/bin/\(source.kubernetes)"
+        let installer = ReleaseInstaller(cache: cache, mirror: nil, from: nil, say: { say("· \($0)") }, progress: { _ in })
+        try installer.installBuilt(plan.binaries.map { "\(output)/\($0)" }, into: bin)
+        try source.name.write(toFile: cache + "/pinned-source", atomically: true, encoding: .utf8)
+        try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
+        say(String(format: "· Kubernetes %@ from %@'s source, ready in %.0f s (the build log: %@)", source.kubernetes.description, source.title,
+                   Date().timeIntervalSince(started), plan.log))
+        finished(bin: bin)
     }
 
     func install(with installer: ReleaseInstaller, cache: String, mirror: String?, downloader: Downloader) async throws -> String {
@@ -136,6 +231,50 @@ struct SetupCommand: AsyncParsableCommand {
         default:
             return error
         }
+    }
+}
+
+/// A source build's phases: a line each as it starts and ends; on a terminal, a line that ticks with the time spent.
+final class SourceBuildDisplay: @unchecked Sendable {
+    let enabled: Bool
+    let lock = NSLock()
+    var ticker: Task<Void, Never>?
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ event: SourceBuildEvent) {
+        finish()
+        switch event {
+        case .note(let text):
+            say("· \(text)")
+        case .reused(_, let why):
+            say("· \(why)")
+        case .started(let phase, let index, let count, let left):
+            let line = "· [\(index)/\(count)] \(phase)… (about \(Self.duration(left)) left in all)"
+            guard enabled else { return say(line) }
+            let started = Date()
+            ticker = Task {
+                while !Task.isCancelled {
+                    FileHandle.standardOutput.write(Data("\r\u{1B}[2K\(line) \(Self.duration(Date().timeIntervalSince(started)))".utf8))
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        case .finished(let phase, let seconds):
+            say("· \(phase): done in \(Self.duration(seconds))")
+        }
+    }
+
+    func finish() {
+        lock.withLock {
+            guard let ticker else { return }
+            ticker.cancel()
+            self.ticker = nil
+            FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        seconds < 90 ? "\(Int(seconds.rounded())) s" : "\(Int(seconds / 60)) min \(Int(seconds.truncatingRemainder(dividingBy: 60))) s"
     }
 }
 

@@ -2,7 +2,7 @@
 ///
 /// Two families of releases are handled: v1.20 (what the end-to-end lane builds from Debian's source package)
 /// and current releases (1.27+), where runtime settings moved from flags into the kubelet's config file and
-/// the insecure ports are gone. Facts behind each choice: shared/reference/components.md and v1.20-notes.md.
+/// the insecure ports are gone. Facts behind each choice: docs/components.md and docs/v1.20.md.
 public struct ComponentPlanner: Sendable {
     public var facts: NodeFacts
     public var layout: StateLayout
@@ -24,7 +24,7 @@ public struct ComponentPlanner: Sendable {
     var pki: PKIFiles { PKIFiles(layout: layout) }
 
     /// Every daemon gets this, always: the v1.20 kubelet's in-tree AWS credential provider otherwise asks the
-    /// cloud metadata address 169.254.169.254 on every start (v1.20-notes.md, pitfall 2).
+    /// cloud metadata address 169.254.169.254 on every start (docs/v1.20.md, P2).
     public static let safetyEnvironment = ["AWS_EC2_METADATA_DISABLED": "true"]
 
     func environment() -> [String: String] {
@@ -324,7 +324,7 @@ public struct ComponentPlanner: Sendable {
             "--service-cluster-ip-range=\(network.serviceRange)",
             "--service-node-port-range=\(network.nodePortRange)",
             // The front-proxy CA keeps the scheduler and controller manager from complaining every few
-            // seconds about a missing request-header CA (v1.20-notes.md, pitfall 14); kubeadm sets the same.
+            // seconds about a missing request-header CA (docs/v1.20.md, P14); kubeadm sets the same.
             "--requestheader-client-ca-file=\(pki.cert("front-proxy-ca"))",
             "--requestheader-allowed-names=front-proxy-client",
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",

@@ -39,7 +39,7 @@ public struct CertificateSpec: Sendable, Equatable {
     }
 }
 
-/// The cluster's certificates, as kubeadm would make them (shared/reference/components.md §6).
+/// The cluster's certificates, as kubeadm would make them (docs/components.md §6).
 public enum ClusterPKI {
     public static let certificateAuthorities = ["ca": "kubescratch-ca", "front-proxy-ca": "kubescratch-front-proxy-ca"]
 

@@ -3,7 +3,7 @@ import KubescratchCore
 
 /// How the host looked before kubescratch started its first component: which host paths the components
 /// write to already existed, the sysctls they change, and the iptables chains already there.
-/// `reset` puts back exactly this (v1.20-notes.md, pitfalls 12 and 13).
+/// `reset` puts back exactly this (docs/v1.20.md, P12 and P13).
 public struct HostSnapshot: Codable, Sendable, Equatable {
     public var existingPaths: [String]
     public var sysctls: [String: String]

@@ -6,7 +6,7 @@ import Glibc
 
 /// Removes every trace of kubescratch: processes, containers and their shims, mounts, cgroups, the bridge and
 /// veths, iptables chains, sysctl changes, host paths the components created, and the state folder.
-/// Works from any state, including after a crash of the kubelet or containerd (v1.20-notes.md, pitfall 16).
+/// Works from any state, including after a crash of the kubelet or containerd (docs/v1.20.md, P16).
 public struct Reset: Sendable {
     public let layout: StateLayout
     public let bridge: String

@@ -14,7 +14,7 @@ public struct RuntimePod: Sendable, Equatable {
 }
 
 /// Reads pods from our containerd (CRI namespace k8s.io) and the host-local IPAM folder: how stage 1 sees
-/// pods, since the standalone kubelet's /pods has no status (v1.20-notes.md, pitfall 18).
+/// pods, since the standalone kubelet's /pods has no status (docs/v1.20.md, P18).
 public struct RuntimeInspector: Sendable {
     public let context: EngineContext
 

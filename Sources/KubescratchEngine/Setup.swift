@@ -189,6 +189,11 @@ public struct ReleaseInstaller: Sendable {
         }
     }
 
+    /// Binaries built here (a source build), installed the same way as downloaded ones.
+    public func installBuilt(_ files: [String], into binDir: String) throws {
+        for file in files { try place(file, at: "\(binDir)/\((file as NSString).lastPathComponent)") }
+    }
+
     /// Copies beside the target, makes it executable, then renames it over the target: an interrupted
     /// install never leaves a cut-off program where a binary is expected.
     func place(_ source: String, at target: String) throws {

@@ -63,33 +63,8 @@ public struct Supervisor: Sendable {
             FileManager.default.createFile(atPath: logFile, contents: Data(banner.utf8), attributes: [.posixPermissions: 0o600])
         }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A session of its own: Ctrl-C in our terminal does not reach it, and stop() can signal its whole group.
-        posix_spawnattr_setflags(&attributes, Int16(posixSpawnSetSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_APPEND | O_CREAT, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        let argv = [plan.executable] + plan.arguments
-        let environment = plan.environment.map { "\($0.key)=\($0.value)" }.sorted()
         var pid: pid_t = 0
-        let code = withCStrings(argv) { argvPointers in
-            withCStrings(environment) { envPointers in
-                posix_spawn(&pid, plan.executable, &actions, &attributes, argvPointers, envPointers)
-            }
-        }
+        let code = DetachedProcess.spawn(plan.executable, plan.arguments, environment: plan.environment, logFile: logFile, pid: &pid)
         guard code == 0 else { throw SupervisorError.spawnFailed(plan.component, code) }
         let record = ComponentRecord(component: plan.component, pid: pid, startTicks: ProcessTable.startTicks(pid) ?? 0,
                                      executable: plan.executable, arguments: plan.arguments, kubeletMode: kubeletMode,

@@ -2,7 +2,7 @@ import KubescratchCore
 import Testing
 
 /// The exact command lines and configs, pinned for v1.20 (the end-to-end lane, flags as in
-/// shared/reference/v1.20-notes.md) and for a current release (shared/reference/components.md).
+/// docs/v1.20.md) and for a current release (docs/components.md).
 @Suite struct ComponentPlannerTests {
     let v120 = Sample.planner(KubernetesVersion(1, 20, 2))
     let v134 = Sample.planner(KubernetesVersion(1, 34, 1), containerd: KubernetesVersion(2, 1, 4))

@@ -1,7 +1,7 @@
 import Foundation
 import KubescratchCore
 
-/// Paths of the repository and of the shared fixtures, found from this file's location.
+/// Paths of the repository and of the test fixtures, found from this file's location.
 enum Repo {
     static let root: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -10,8 +10,8 @@ enum Repo {
     }()
     static var lessons: String { root + "/lessons" }
     static var assets: String { root + "/assets" }
-    /// `../shared/fixtures/v1.20.2`: real JSON captured from a real v1.20.2 node.
-    static var fixtures: String { (root as NSString).deletingLastPathComponent + "/shared/fixtures/v1.20.2" }
+    /// Real JSON captured from a real v1.20.2 node (Fixtures/v1.20.2/README.md).
+    static var fixtures: String { root + "/Tests/KubescratchCoreTests/Fixtures/v1.20.2" }
 
     static func fixture(_ name: String) throws -> String {
         try String(contentsOfFile: "\(fixtures)/\(name)", encoding: .utf8)

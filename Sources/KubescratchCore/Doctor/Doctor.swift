@@ -146,7 +146,7 @@ public enum Doctor {
     }
 
     /// Version skew rules: kubectl within one minor of the API server; kubelet and kube-proxy not newer than it;
-    /// etcd and containerd versions the release supports (shared/reference/components.md §1).
+    /// etcd and containerd versions the release supports (docs/components.md §1.2).
     static func skew(_ report: HostReport) -> [DoctorResult] {
         var results: [DoctorResult] = []
         guard let server = report.versions["kube-apiserver"] else { return results }

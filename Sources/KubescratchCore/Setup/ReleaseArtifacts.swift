@@ -1,6 +1,6 @@
 import Foundation
 /// What `setup` fetches for a release, from where, and how each file is checked
-/// (shared/reference/components.md §1: dl.k8s.io and the projects' GitHub releases).
+/// (docs/components.md §1.1: dl.k8s.io and the projects' GitHub releases).
 public struct Artifact: Sendable, Equatable {
     public enum Group: String, Sendable, CaseIterable { case kubernetes, etcd, containerd, runc, cni, crictl }
     public enum Checksum: Sendable, Equatable {
@@ -31,7 +31,7 @@ public struct ReleaseVersions: Sendable, Equatable, Codable {
 
     /// Companions for a release when nothing better is known (no network, or `--from`). `setup` prefers
     /// the etcd that kubeadm pins for the very release (`KubeadmConstants`). kubeadm pairs etcd 3.4.13 with
-    /// 1.20–1.21, 3.5 with 1.22–1.33 and 3.6 from 1.34 (components.md §1; kubeadm's constants). containerd 2.1.4 is the release components.md
+    /// 1.20–1.21, 3.5 with 1.22–1.33 and 3.6 from 1.34 (docs/components.md §1.2; kubeadm's constants). containerd 2.1.4 is the release components.md
     /// cites; runc 1.3.3 and CNI plugins 1.8.0 are releases other projects pair with containerd 2.1 and
     /// Kubernetes 1.34. crictl follows the Kubernetes minor (cri-tools cuts a vX.Y.0 per minor).
     /// `setup --etcd/--containerd/--runc/--cni/--crictl` override each.

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The newcomer lane: the README's first command, exactly as written, on this clone; then the tutorial's first screen
+# and stage 1 with the INSTALLED program and lessons (not .build/), then --uninstall leaves the prefix as it was.
+# Where the release hosts cannot be reached (CI), setup falls back to Debian's source for real.
+set -Eeuo pipefail
+cd "$(dirname "$0")/../.."
+clone=$PWD
+work=$(mktemp -d /tmp/kubescratch-newcomer.XXXXXX)
+sock="$work/tmux.sock"
+trap 'tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+seconds_since() { echo "$(( $(date +%s) - $1 )) s"; }
+timings=()
+
+# The first line of the README's first shell block, comment removed: "sudo scripts/install.sh && sudo kubescratch".
+first=$(awk '/^```sh/ {inside = 1; next} inside {print; exit}' README.md | sed 's/[[:space:]]*#.*$//')
+install_part=${first%% && *}
+tutorial_part=${first#* && }
+[ "$install_part" = "sudo scripts/install.sh" ] && [ "$tutorial_part" = "sudo kubescratch" ] \
+  || { echo "newcomer: the README's first command is '$first'; this lane knows 'sudo scripts/install.sh && sudo kubescratch'"; exit 1; }
+echo "  the README's first command: $first"
+
+snapshot() { find /usr/local -xdev \( -type f -o -type l \) 2>/dev/null | grep -v '^/usr/local/share/.kubescratch-install' | sort; }
+snapshot >"$work/before"
+
+echo "== newcomer: $install_part (from the clone, as written)"
+start=$(date +%s)
+bash -c "$install_part" 2>&1 | tee "$work/install.out"
+timings+=("first install (packages, release build, setup): $(seconds_since "$start")")
+grep -q "installed /usr/local/bin/kubescratch" "$work/install.out" || { echo "newcomer: install.sh did not say it installed the program"; exit 1; }
+if grep -q "cannot reach the release hosts" "$work/install.out"; then
+  grep -q "building Kubernetes v1.20.2 from Debian 12's source package" "$work/install.out" \
+    || { echo "newcomer: the release hosts are unreachable but setup did not fall back to Debian's source"; exit 1; }
+  echo "  ok: the release hosts are unreachable here; setup fell back to Debian's source by itself"
+fi
+[ "$(command -v kubescratch)" = /usr/local/bin/kubescratch ] || { echo "newcomer: kubescratch is not /usr/local/bin/kubescratch in PATH"; exit 1; }
+for f in /usr/local/share/bash-completion/completions/kubescratch /usr/local/share/zsh/site-functions/_kubescratch \
+         /usr/local/share/fish/vendor_completions.d/kubescratch.fish; do
+  grep -q kubescratch "$f" || { echo "newcomer: no completion script in $f"; exit 1; }
+done
+bash -c 'source /usr/local/share/bash-completion/completions/kubescratch && complete -p kubescratch' >/dev/null \
+  || { echo "newcomer: the bash completion does not load"; exit 1; }
+(cd / && kubescratch lessons check) | tee "$work/lessons.out"
+grep -q "^/usr/local/share/kubescratch/lessons:" "$work/lessons.out" || { echo "newcomer: the installed program did not find the installed lessons"; exit 1; }
+echo "  ok: program, lessons, assets and completions installed; the program finds its lessons from any folder"
+
+echo "== newcomer: the whole first command in a terminal: the install again (nothing changes), then the tutorial"
+start=$(date +%s)
+# The program must see a terminal, so its output is recorded by tmux (pipe-pane), started before the command runs.
+tmux -S "$sock" new-session -d -x 120 -y 40 -c "$clone" -e LANG=C.UTF-8 -e TERM=screen-256color \
+  "bash -c 'sleep 1; $first; echo EXITED \$?; sleep 600'"
+tmux -S "$sock" pipe-pane -o "cat >> $work/again.out"
+screen() { tmux -S "$sock" capture-pane -p; }
+deadline=$(( $(date +%s) + 300 ))
+until screen | grep -q "Stage 1 — The kubelet alone"; do
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "newcomer: the tutorial's first screen did not appear; the screen:"; screen; cat "$work/again.out"; exit 1; }
+  sleep 0.5
+done
+screen >"$work/first-screen.txt"
+timings+=("install again + the tutorial's first screen: $(seconds_since "$start")")
+grep -q "0 changed" "$work/again.out" || { echo "newcomer: the second install changed files:"; cat "$work/again.out"; exit 1; }
+grep -q "Step 1/" "$work/first-screen.txt" || { echo "newcomer: no first step on the first screen"; cat "$work/first-screen.txt"; exit 1; }
+echo "  ok: a second install changed nothing, and the tutorial's first screen shows stage 1, step 1:"
+sed -n '1,6p' "$work/first-screen.txt" | sed 's/^/    | /'
+tmux -S "$sock" send-keys q
+until screen | grep -q "Keep the cluster running"; do sleep 0.2; done
+tmux -S "$sock" send-keys n
+until screen | grep -q "EXITED"; do sleep 0.2; done
+tmux -S "$sock" kill-server
+
+echo "== newcomer: stage 1 in plain text with the installed program (the README's non-interactive form)"
+start=$(date +%s)
+(cd / && sudo kubescratch run --through 1 --yes --plain --offline) | tee "$work/stage1.out"
+grep -q "stage 1 done" "$work/stage1.out" || { echo "newcomer: stage 1 did not finish"; exit 1; }
+timings+=("stage 1 with the installed program: $(seconds_since "$start")")
+sudo kubescratch reset >/dev/null
+
+echo "== newcomer: sudo scripts/install.sh --uninstall"
+sudo scripts/install.sh --uninstall
+snapshot >"$work/after"
+if ! diff -u "$work/before" "$work/after"; then echo "newcomer: --uninstall left files in /usr/local (above)"; exit 1; fi
+[ -z "$(command -v kubescratch || true)" ] || { echo "newcomer: kubescratch still in PATH after --uninstall"; exit 1; }
+echo "  ok: /usr/local is as it was before the install"
+
+echo "== newcomer: timings"
+printf '  %s\n' "${timings[@]}"
+grep -h "^==> done in\|ready in\|: done in" "$work/install.out" | sed 's/^/  (install) /'
+echo "newcomer: PASS"
