@@ -68,7 +68,8 @@ final class PlainPrinter: @unchecked Sendable {
             let label = lesson.stage.map { "stage \($0)" } ?? lesson.title
             write("━━ \(label) done in \(String(format: "%.1f", seconds)) s ━━\n")
             stageTimes.append((label, seconds))
-        case .waiting:
+        case .waiting, .componentCrashed:
+            // A crash ends the step: its failure line and the final message say what died.
             break
         }
     }

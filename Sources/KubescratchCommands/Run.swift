@@ -106,7 +106,19 @@ enum Session {
                 try await body(driver, beforeStep)
             }
         } catch is CancellationError {
-            throw UserFacingError("interrupted. The node stays as it is: `kubescratch run` continues, `kubescratch reset` removes everything.")
+            let during = driver.tutorial.engine.currentStep.map { " during '\($0)'" } ?? ""
+            FileHandle.standardError.write(Data("""
+                interrupted\(during). The node stays as it is: `kubescratch run` takes it back to the start of the \
+                unfinished stage and goes on, `kubescratch reset` removes everything.\n
+                """.utf8))
+            throw ExitCode(130)
+        } catch let failure as StageFailure where failure.crash != nil {
+            let crash = failure.crash!
+            throw UserFacingError("""
+                \(failure)
+                What to do: `sudo kubescratch run` starts \(crash.component.name) again, takes stage \(failure.stage) back to its start \
+                and runs it; the whole log: less \(crash.logFile)
+                """)
         } catch let stuck as TutorialError {
             throw UserFacingError("\(stuck)")
         } catch let failure as StageFailure {

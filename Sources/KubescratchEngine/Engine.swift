@@ -15,6 +15,20 @@ public enum EngineEvent: Sendable {
     case note(String)
     /// A lesson without steps (the introduction, the wrap-up), to be read.
     case reading(Lesson)
+    /// A component that should be running exited while a step was waiting (not stopped by us).
+    case componentCrashed(ComponentCrash)
+}
+
+/// A component that died under a step: what it was, how it ended, how long it ran, what it last said.
+public struct ComponentCrash: Sendable, Equatable, CustomStringConvertible {
+    public var component: ComponentID
+    public var howItEnded: String
+    public var uptime: Double
+    public var logFile: String
+    public var logTail: String
+
+    public var headline: String { "\(component.name) \(howItEnded) after \(Int(uptime.rounded())) s running" }
+    public var description: String { "\(headline). Last lines of \(logFile):\n\(logTail)" }
 }
 
 public enum StepResult: Sendable, Equatable {
@@ -33,7 +47,29 @@ public struct StageFailure: Error, CustomStringConvertible {
     public var stage: Int
     public var step: Step
     public var detail: String
-    public var description: String { "stage \(stage), step '\(step.title)' failed: \(detail)" }
+    /// The step's number in its stage (1-based), when known.
+    public var stepNumber: Int?
+    /// Set when the step failed because a component died under it: the message names the component, not the step.
+    public var crash: ComponentCrash?
+
+    public init(stage: Int, step: Step, detail: String, stepNumber: Int? = nil, crash: ComponentCrash? = nil) {
+        self.stage = stage
+        self.step = step
+        self.detail = detail
+        self.stepNumber = stepNumber
+        self.crash = crash
+    }
+
+    var place: String { "\(stepNumber.map { "step \($0) of " } ?? "")stage \(stage) ('\(step.title)')" }
+
+    public var description: String {
+        guard let crash else { return "stage \(stage), step '\(step.title)' failed: \(detail)" }
+        return """
+            \(crash.component.name) \(crash.howItEnded) during \(place), after \(Int(crash.uptime.rounded())) s running.
+            Last lines of \(crash.logFile):
+            \(crash.logTail)
+            """
+    }
 }
 
 /// Runs a lesson's steps against the real node.
@@ -42,6 +78,13 @@ public final class Engine: @unchecked Sendable {
     public let emit: @Sendable (EngineEvent) -> Void
     /// When moving the node forward to replay a later stage: "stays so for N s" checks only need to hold once.
     public var fastForward = false
+    private let crashLock = NSLock()
+    private var _lastCrash: ComponentCrash?
+    private var _currentStep: String?
+    /// The component that died under the last step run, if one did.
+    public var lastCrash: ComponentCrash? { crashLock.withLock { _lastCrash } }
+    /// The title of the step running or run last, for "interrupted during '…'".
+    public var currentStep: String? { crashLock.withLock { _currentStep } }
 
     public init(context: EngineContext, emit: @escaping @Sendable (EngineEvent) -> Void) {
         self.context = context
@@ -68,15 +111,72 @@ public final class Engine: @unchecked Sendable {
             let result = fastForward && step.skippedWhenFastForwarding
                 ? StepResult.passed("not waited for while moving forward (it only shows something; the node gets there by itself)")
                 : await run(step)
+            try Task.checkCancellation()
             emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(stepStart)))
             if case .failed(let detail) = result {
-                throw StageFailure(stage: lesson.stage ?? 0, step: step, detail: detail)
+                throw StageFailure(stage: lesson.stage ?? 0, step: step, detail: detail, stepNumber: index + 1, crash: lastCrash)
             }
         }
         emit(.stageFinished(shown, seconds: Date().timeIntervalSince(started)))
     }
 
+    /// Runs one step while watching the components that were running when it began: if one of them exits (and the
+    /// step did not stop it), the step ends within a fraction of a second with what died, instead of waiting out
+    /// its timeout on symptoms. After a Ctrl-C (task cancelled), the result does not count: callers check.
     public func run(_ step: Step) async -> StepResult {
+        crashLock.withLock { _lastCrash = nil; _currentStep = step.title }
+        let watched = componentsToWatch(during: step)
+        guard !watched.isEmpty else { return await runUnwatched(step) }
+        enum Outcome: Sendable { case finished(StepResult), died(ComponentCrash) }
+        return await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask { .finished(await self.runUnwatched(step)) }
+            group.addTask { await self.firstCrash(among: watched).map(Outcome.died) }
+            var result: StepResult = .failed("interrupted")
+            for await outcome in group {
+                guard let outcome else { continue }
+                switch outcome {
+                case .finished(let stepResult):
+                    result = stepResult
+                case .died(let crash):
+                    crashLock.withLock { _lastCrash = crash }
+                    emit(.componentCrashed(crash))
+                    result = .failed(crash.headline)
+                }
+                break
+            }
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// The components running now, except the one the step itself stops or (re)starts.
+    func componentsToWatch(during step: Step) -> [ComponentID] {
+        var excluded: ComponentID?
+        if case .action(let action, _) = step.kind {
+            switch action {
+            case .start(let component, _), .stop(let component): excluded = component
+            default: break
+            }
+        }
+        return ComponentID.allCases.filter { $0 != excluded && context.supervisor.runningRecord($0) != nil }
+    }
+
+    /// Polls (every 200 ms: a death is noticed well within the 2 s a learner waits) until one of `components`
+    /// is gone; nil when cancelled first.
+    func firstCrash(among components: [ComponentID]) async -> ComponentCrash? {
+        let records = components.compactMap { context.supervisor.record($0) }
+        while !Task.isCancelled {
+            for record in records where !context.supervisor.isAlive(record) {
+                return ComponentCrash(component: record.component, howItEnded: context.supervisor.howItEnded(record),
+                                      uptime: Date().timeIntervalSince(record.startedAt), logFile: record.logFile,
+                                      logTail: context.supervisor.logTail(record.component))
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    func runUnwatched(_ step: Step) async -> StepResult {
         switch step.kind {
         case .action(let action, let expectFailure):
             do {
@@ -268,10 +368,17 @@ public final class Engine: @unchecked Sendable {
         var lastSaid = Date.distantPast
         var last = ""
         while Date().timeIntervalSince(started) < plan.startTimeoutSeconds {
-            guard context.supervisor.runningRecord(plan.component) != nil else {
-                return .commandFailed("\(plan.component.name) exited. Last lines of \(layout.log(plan.component)):\n\(context.supervisor.logTail(plan.component))")
+            if let record = context.supervisor.record(plan.component), !context.supervisor.isAlive(record) {
+                return .commandFailed("""
+                    \(plan.component.name) \(context.supervisor.howItEnded(record)) \(String(format: "%.1f", Date().timeIntervalSince(record.startedAt))) s after it started. \
+                    Last lines of \(layout.log(plan.component)):
+                    \(context.supervisor.logTail(plan.component))
+                    """)
             }
-            guard let problem = await plan.health.probe() else { return nil }
+            let problem = await plan.health.probe()
+            // A probe cut short by Ctrl-C says nothing about health: stop here, not after the start timeout.
+            if Task.isCancelled { return .commandFailed("interrupted") }
+            guard let problem else { return nil }
             last = problem
             if Date().timeIntervalSince(lastSaid) >= 1 {
                 emit(.waiting("\(plan.component.name): \(plan.health) (\(problem))", elapsed: Date().timeIntervalSince(started)))

@@ -34,15 +34,15 @@ public final class SessionDriver: @unchecked Sendable {
         lock.withLock { state.handle(event) }
     }
 
-    /// Starts from the node's recorded progress: rewinds a stage left unfinished, restarts components that died.
+    /// Starts from the node's recorded progress: restarts components that died, then rewinds a stage left unfinished.
     public func resume() async throws {
         let progress = tutorial.loadProgress()
         if let unfinished = progress?.unfinishedStage, progress?.betweenSteps == true {
             tutorial.engine.emit(.note("going on with stage \(unfinished) after step \(progress?.stepsDone ?? 0), where you stopped"))
+            try await tutorial.restartMissing()
         } else {
-            try await tutorial.rewindInterruptedStage()
+            try await tutorial.recover()
         }
-        try await tutorial.restartMissing()
         let fresh = Self.freshSession(tutorial)
         lock.withLock { state = fresh }
     }
@@ -54,6 +54,7 @@ public final class SessionDriver: @unchecked Sendable {
         case .output(let text): mutate(.output(text))
         case .note(let text): mutate(.output("· " + text))
         case .waiting(let text, let elapsed): mutate(.waiting("\(text) — \(String(format: "%.1f", elapsed)) s"))
+        case .componentCrashed(let crash): mutate(.componentCrashed(crash.component, crash.headline))
         default: break
         }
     }
@@ -79,6 +80,11 @@ public final class SessionDriver: @unchecked Sendable {
             mutate(.stepStarted(id: step.id, at: Date()))
             let started = Date()
             let result = await engine.run(step)
+            // Interrupted: the step did not fail, it did not finish; the saved progress has the stage rewound next time.
+            if Task.isCancelled {
+                mutate(.stepFinished(id: step.id, passed: false, detail: "interrupted"))
+                return
+            }
             engine.emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(started)))
             mutate(.stepFinished(id: step.id, passed: result.passed, detail: result.detail))
             if result.passed, index < lesson.steps.count - 1 {
@@ -132,10 +138,12 @@ public final class SessionDriver: @unchecked Sendable {
             let step = stage.steps[current.position.step]
             if let lessonStep = tutorial.book.stage(stage.number)?.steps[current.position.step] { await beforeStep?(lessonStep) }
             await send(.next)
+            try Task.checkCancellation()
             let after = session
             if case .failed(let detail)? = after.results[step.id], after.position == current.position {
                 let lessonStep = tutorial.book.stage(stage.number)!.steps[current.position.step]
-                throw StageFailure(stage: stage.number, step: lessonStep, detail: detail)
+                throw StageFailure(stage: stage.number, step: lessonStep, detail: detail, stepNumber: current.position.step + 1,
+                                   crash: tutorial.engine.lastCrash)
             }
             if after.position == current.position, let message = after.message {
                 throw TutorialError.stuck(message)

@@ -64,16 +64,18 @@ public struct Shell: Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
         while process.isRunning {
-            if Date() > deadline {
-                timedOut = true
+            // Ctrl-C (task cancellation) stops the command at once instead of waiting out its timeout.
+            if Date() > deadline || Task.isCancelled {
+                timedOut = !Task.isCancelled
                 process.terminate()
-                try? await Task.sleep(for: .milliseconds(500))
+                for _ in 0..<10 where process.isRunning { usleep(50_000) }
                 if process.isRunning { kill(process.processIdentifier, SIGKILL) }
                 break
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
         process.waitUntilExit()
+        try Task.checkCancellation()
         let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
         return CommandResult(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)

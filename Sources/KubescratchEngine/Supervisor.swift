@@ -98,9 +98,9 @@ public struct Supervisor: Sendable {
     }
 
     public func isAlive(_ record: ComponentRecord) -> Bool {
-        // Reap it if it was our child and has exited, so it does not linger as a zombie.
+        // Reap it if it was our child and has exited, so it does not linger as a zombie; keep how it ended.
         var status: Int32 = 0
-        _ = waitpid(record.pid, &status, WNOHANG)
+        if waitpid(record.pid, &status, WNOHANG) == record.pid { ExitStatuses.shared.record(record.pid, status) }
         guard let ticks = ProcessTable.startTicks(record.pid), ProcessTable.state(record.pid) != "Z" else { return false }
         return record.startTicks == 0 || ticks == record.startTicks
     }
@@ -122,6 +122,15 @@ public struct Supervisor: Sendable {
         try? FileManager.default.removeItem(atPath: layout.record(component))
     }
 
+    /// How a component that is no longer alive ended: from our own wait, or from a zombie's /proc entry when an
+    /// earlier kubescratch started it (this machine's init may not reap orphans).
+    public func howItEnded(_ record: ComponentRecord) -> String {
+        guard let status = ExitStatuses.shared.status(record.pid) ?? ProcessTable.zombieExitCode(record.pid) else {
+            return "exited (another process collected its exit status)"
+        }
+        return ExitStatuses.describe(status)
+    }
+
     /// The last lines of a component's log, for error messages.
     public func logTail(_ component: ComponentID, lines: Int = 15) -> String {
         guard let data = FileManager.default.contents(atPath: layout.log(component)) else { return "(no log)" }
@@ -133,8 +142,33 @@ public struct Supervisor: Sendable {
 /// glibc's POSIX_SPAWN_SETSID (spawn.h, glibc 2.26+); the macro does not import into Swift.
 let posixSpawnSetSID: Int32 = 0x80
 
+/// Exit statuses of components we reaped, by PID (a status can be collected only once).
+final class ExitStatuses: @unchecked Sendable {
+    static let shared = ExitStatuses()
+    private let lock = NSLock()
+    private var statuses: [Int32: Int32] = [:]
+
+    func record(_ pid: Int32, _ status: Int32) { lock.withLock { statuses[pid] = status } }
+    func status(_ pid: Int32) -> Int32? { lock.withLock { statuses[pid] } }
+
+    /// A wait status in words: "exited with status 1", "killed by signal 9 (SIGKILL)".
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        guard signal != 0 else { return "exited with status \((status >> 8) & 0xff)" }
+        let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGHUP: "SIGHUP",
+                                      SIGABRT: "SIGABRT", SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS", SIGQUIT: "SIGQUIT"]
+        return "killed by signal \(signal)\(names[signal].map { " (\($0))" } ?? "")"
+    }
+}
+
 /// Facts read from /proc.
 public enum ProcessTable {
+    /// A zombie's wait status (/proc/PID/stat field 52, exit_code, Linux 3.5+).
+    static func zombieExitCode(_ pid: Int32) -> Int32? {
+        guard let fields = statFields(pid), fields.first == "Z", fields.count > 49 else { return nil }
+        return Int32(fields[49])
+    }
+
     static func statFields(_ pid: Int32) -> [Substring]? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = text.lastIndex(of: ")") else { return nil }

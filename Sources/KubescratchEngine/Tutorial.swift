@@ -103,15 +103,15 @@ public final class Tutorial: @unchecked Sendable {
             let mode: KubeletMode = completedStage >= 2 ? .cluster : .standalone
             let step = Step(id: "restart-\(component.name)", title: "Start \(component.name) again", kind: .action(.start(component, mode), expectFailure: nil))
             let result = await engine.run(step)
-            if case .failed(let detail) = result { throw StageFailure(stage: completedStage, step: step, detail: detail) }
+            try Task.checkCancellation()
+            if case .failed(let detail) = result { throw StageFailure(stage: completedStage, step: step, detail: detail, crash: engine.lastCrash) }
         }
     }
 
     /// Runs the stages after the last completed one, up to `through`.
     public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil,
                     afterStage: (@Sendable (Lesson) async -> Void)? = nil) async throws {
-        try await rewindInterruptedStage()
-        try await restartMissing()
+        try await recover()
         var next = completedStage + 1
         if next == 1, let introduction = readings.first { say(.reading(introduction)) }
         if next > last {
@@ -135,11 +135,29 @@ public final class Tutorial: @unchecked Sendable {
         try await run(through: target, beforeStep: beforeStep)
     }
 
+    /// Brings the node back to a known point after whatever happened since the last run (a crash, a kill, Ctrl-C):
+    /// first the components of the last completed stage run again (a rewind needs the API server), then a stage
+    /// left half done is taken back to its start. When that rewind still fails, the node is reset and moved
+    /// forward to the start of that stage instead, so `run` never fails the same way forever.
+    public func recover() async throws {
+        try await restartMissing()
+        try await rewindInterruptedStage()
+    }
+
     /// A stage left half done (kubescratch stopped in the middle of a step) is taken back to its start.
     func rewindInterruptedStage() async throws {
         guard let unfinished = loadProgress()?.unfinishedStage else { return }
         say(.note("stage \(unfinished) did not finish last time: taking the node back to its start first"))
-        try await rewindUnfinished(unfinished)
+        do {
+            try await rewindUnfinished(unfinished)
+        } catch let failure as StageFailure {
+            say(.note("rewinding stage \(unfinished) failed (\(failure.detail.split(separator: "\n").first ?? "")): resetting the node and moving it forward to the start of stage \(unfinished) instead"))
+            await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
+            guard unfinished > 1 else { return }
+            engine.fastForward = true
+            defer { engine.fastForward = false }
+            try await run(through: unfinished - 1)
+        }
     }
 
     /// Undoes a stage's partial work with its (idempotent) rewind steps, or resets for stage 1.
@@ -154,7 +172,7 @@ public final class Tutorial: @unchecked Sendable {
 
     /// Leaves the node as it was at the end of stage `target - 1`.
     public func moveToStart(of target: Int) async throws {
-        try await rewindInterruptedStage()
+        try await recover()
         let current = completedStage
         if target == 1 {
             say(.note("stage 1 starts from an empty node: resetting"))

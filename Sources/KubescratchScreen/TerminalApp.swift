@@ -224,7 +224,7 @@ public final class TerminalApp {
         case "b":
             if let component = selectedComponent { send(.toggleComponent(component)) }
         case "l":
-            if let component = selectedComponent {
+            if let component = selectedComponent ?? session.crashedFirst {
                 let supervisor = driver.tutorial.engine.context.supervisor
                 inspector = ("log of \(component.name) (following)", { supervisor.logTail(component, lines: 200).split(separator: "\n").map(String.init) })
             }

@@ -133,3 +133,23 @@ import Testing
         #expect(session.output.last == "line \(TutorialSession.outputLimit + 49)")
     }
 }
+
+@Suite struct CrashOfferTests {
+    @Test func aCrashOffersRestartWithRAndClearsWhenItRunsAgain() {
+        var session = TutorialSession(stages: TutorialSessionTests.stages, completedStage: 2)
+        _ = session.handle(.componentCrashed(.kubeAPIServer, "kube-apiserver killed by signal 9 (SIGKILL) after 41 s running"))
+        #expect(session.crashedFirst == .kubeAPIServer)
+        #expect(session.message == "kube-apiserver killed by signal 9 (SIGKILL) after 41 s running. Press r to restart it, l to look at its log.")
+        #expect(session.handle(.replayStage) == [.startComponent(.kubeAPIServer)], "r restarts the crashed component instead of replaying")
+        _ = session.handle(.componentChanged(.kubeAPIServer, running: true))
+        #expect(session.crashed.isEmpty)
+        #expect(session.handle(.replayStage).isEmpty && session.question == .replayStage(3), "without a crash, r asks to replay again")
+    }
+
+    @Test func movingTheNodeForgetsCrashes() {
+        var session = TutorialSession(stages: TutorialSessionTests.stages, completedStage: 2)
+        _ = session.handle(.componentCrashed(.etcd, "etcd exited with status 1 after 3 s running"))
+        _ = session.handle(.arrived(stage: 2))
+        #expect(session.crashed.isEmpty)
+    }
+}

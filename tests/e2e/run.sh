@@ -130,6 +130,12 @@ python3 tests/e2e/assert_stage.py 4
 python3 tests/e2e/assert_stage.py 5
 pass
 
+echo "== e2e: the fault lane (kills and interrupts mid-stage, on this node)"
+start=$(date +%s%N)
+bash tests/e2e/faults.sh | tee "$audit_dir/faults.out"
+timings+=("fault lane (8 cases, stages 1-4): $(seconds_since "$start") s")
+pass
+
 echo "== e2e: reset again"
 "${ks[@]}" reset
 trap - ERR
@@ -161,6 +167,7 @@ pass
 echo "== e2e: timings"
 printf '  %s\n' "${timings[@]}"
 grep -h "━━ stage .* done in" "$audit_dir"/stage*.out | sed 's/━━ //; s/ ━━//; s/^/  (inside kubescratch) /'
+sed -n '/== faults: results/,$p' "$audit_dir/faults.out" | tail -n +2
 rm -rf "$audit_dir"
 echo "e2e: PASS"
 echo "e2e: $passed passed, 0 failed"

@@ -68,6 +68,10 @@ public struct TutorialSession: Sendable, Equatable {
     public var results: [String: Outcome] = [:]
     /// Components the learner stopped on purpose ("break it"), to be started again.
     public var broken: Set<ComponentID> = []
+    /// Components that died on their own under a step, with how they ended: the screen offers r (restart) and l (log).
+    public var crashed: [ComponentID: String] = [:]
+    /// The crashed component r and l act on: the one that died first.
+    public var crashedFirst: ComponentID? { crashed.keys.sorted { $0.rawValue < $1.rawValue }.first }
     public var message: String?
     public var finished = false
 
@@ -142,6 +146,8 @@ public enum SessionEvent: Sendable, Equatable {
     case moveFailed(String)
     case componentChanged(ComponentID, running: Bool)
     case componentChangeFailed(ComponentID, String)
+    /// A component that should run exited on its own (not through "break it").
+    case componentCrashed(ComponentID, String)
 }
 
 /// What the engine must do for the session.
@@ -202,6 +208,11 @@ extension TutorialSession {
 
         case .replayStage:
             guard !isBusy else { return [] }
+            // After a crash, r means "restart it": the offer on screen says so.
+            if let component = crashedFirst, question == nil {
+                activity = .changingComponent(component, since: now)
+                return [.startComponent(component)]
+            }
             question = .replayStage(position.stage)
             return []
 
@@ -270,6 +281,7 @@ extension TutorialSession {
         case .arrived(let stage):
             activity = .idle
             broken = []
+            crashed = [:]
             nodeAt = Position(stage: stage, step: -1)
             position = Position(stage: stage, step: 0)
             for step in self.stage(stage)?.steps ?? [] { results[step.id] = nil }
@@ -283,13 +295,18 @@ extension TutorialSession {
 
         case .componentChanged(let component, let running):
             activity = .idle
-            if running { broken.remove(component) } else { broken.insert(component) }
+            if running { broken.remove(component); crashed[component] = nil } else { broken.insert(component) }
             message = running ? "\(component.name) runs again." : "\(component.name) is stopped. Watch what no longer happens, then start it again."
             return []
 
         case .componentChangeFailed(let component, let detail):
             activity = .idle
             message = "\(component.name): \(detail)"
+            return []
+
+        case .componentCrashed(let component, let detail):
+            crashed[component] = detail
+            message = "\(detail). Press r to restart it, l to look at its log."
             return []
         }
     }

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The fault lane: real kills and interrupts while a stage runs, on one node walked from empty to stage 4.
+# For each case: the message names the component (or says "interrupted"), how long kubescratch took to notice,
+# and that the next plain `run` reaches the end of the stage without `reset`. Every wait is bounded.
+# Needs: $BIN, $KUBESCRATCH_STATE_DIR, the debug build (run from tests/e2e/run.sh).
+set -Eeuo pipefail
+cd "$(dirname "$0")/../.."
+ks=("$PWD/.build/debug/kubescratch")
+: "${BIN:?BIN must name the Kubernetes binaries folder}"
+work=$(mktemp -d /tmp/kubescratch-faults.XXXXXX)
+holders=()
+trap 'for p in "${holders[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+results=()
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+fmt() { printf '%d.%02d s' $(( $1 / 1000 )) $(( $1 % 1000 / 10 )); }
+fail() { echo "faults: $*"; echo "--- kubescratch said:"; cat "$work/run.out" 2>/dev/null | tail -30; exit 1; }
+
+start_run() {  # start_run N: `run --through N` in the background, output in $work/run.out
+  : >"$work/run.out"
+  timeout 300 "${ks[@]}" run --through "$1" --plain --yes --offline --bin-dir "$BIN" >"$work/run.out" 2>&1 &
+  run_pid=$!
+}
+wait_line() {  # wait_line PATTERN: until the running command prints PATTERN (60 s at most)
+  local deadline=$(( $(date +%s) + 60 ))
+  until grep -qF -- "$1" "$work/run.out"; do
+    kill -0 "$run_pid" 2>/dev/null || fail "the run ended before printing '$1'"
+    [ "$(date +%s)" -lt "$deadline" ] || fail "timed out waiting for '$1'"
+    sleep 0.05
+  done
+}
+wait_exit() {  # wait_exit: until the background run exits (10 s at most); sets status and elapsed_ms since $t0
+  local deadline=$(( $(now_ms) + 10000 ))
+  while kill -0 "$run_pid" 2>/dev/null; do
+    [ "$(now_ms)" -lt "$deadline" ] || fail "kubescratch was still running 10 s after the fault"
+    sleep 0.02
+  done
+  elapsed_ms=$(( $(now_ms) - t0 ))
+  set +e; wait "$run_pid"; status=$?; set -e
+}
+pid_of() { "${ks[@]}" status --json | python3 -c "import json,sys; print(next(c['pid'] for c in json.load(sys.stdin)['components'] if c['component']=='$1'))"; }
+recover() {  # recover N CASE: the next plain run reaches the end of stage N without reset
+  local start=$(now_ms)
+  timeout 300 "${ks[@]}" run --through "$1" --plain --yes --offline --bin-dir "$BIN" >"$work/recover.out" 2>&1 \
+    || { cat "$work/recover.out" | tail -40; fail "$2: the next run did not finish stage $1"; }
+  grep -q "stage $1 done in" "$work/recover.out" || fail "$2: the next run did not say stage $1 is done"
+  python3 tests/e2e/assert_stage.py "$1" >/dev/null || fail "$2: the node is not right after the recovery"
+  recovery_ms=$(( $(now_ms) - start ))
+}
+# A case followed by "then" leaves its recovery to the next case, whose run must first go on from it.
+kill_during() {  # kill_during CASE STAGE LINE COMPONENT [then]: kill -9 COMPONENT once LINE shows, expect the crash named
+  local name=$1 stage=$2 line=$3 component=$4 next=${5:-}
+  start_run "$stage"
+  wait_line "$line"
+  local pid; pid=$(pid_of "$component")
+  t0=$(now_ms); kill -9 "$pid"
+  wait_exit
+  [ "$status" = 1 ] || fail "$name: exit status $status, expected 1"
+  grep -q "$component killed by signal 9 (SIGKILL) during step [0-9]* of stage $stage" "$work/run.out" \
+    || fail "$name: the message does not say '$component killed by signal 9 (SIGKILL) during step … of stage $stage'"
+  grep -q "Last lines of .*$component.log" "$work/run.out" || fail "$name: no log lines of $component"
+  [ "$elapsed_ms" -le 2000 ] || fail "$name: noticed after $(fmt "$elapsed_ms"), more than 2 s"
+  if [ "$next" = then ]; then
+    results+=("$name: noticed in $(fmt "$elapsed_ms"); the next case's run goes on from there")
+  else
+    recover "$stage" "$name"
+    results+=("$name: noticed in $(fmt "$elapsed_ms"); the next run finished stage $stage in $(fmt "$recovery_ms")")
+  fi
+  echo "  ok: $name"
+}
+interrupt_during() {  # interrupt_during CASE STAGE LINE [then]: SIGINT once LINE shows, expect exit 130 within 1 s
+  local name=$1 stage=$2 line=$3 next=${4:-}
+  start_run "$stage"
+  wait_line "$line"
+  sleep 0.3
+  t0=$(now_ms); kill -INT "$run_pid"
+  wait_exit
+  [ "$status" = 130 ] || fail "$name: exit status $status, expected 130"
+  grep -qF "interrupted during '$line'" "$work/run.out" || fail "$name: the message does not say \"interrupted during '$line'\""
+  [ "$elapsed_ms" -le 1000 ] || fail "$name: stopped after $(fmt "$elapsed_ms"), more than 1 s"
+  if [ "$next" = then ]; then
+    results+=("$name: stopped in $(fmt "$elapsed_ms"); the next case's run goes on from there")
+  else
+    recover "$stage" "$name"
+    results+=("$name: stopped in $(fmt "$elapsed_ms"); the next run finished stage $stage in $(fmt "$recovery_ms")")
+  fi
+  echo "  ok: $name"
+}
+hold_ports() {  # hold_ports PORT...: something else listens on them
+  for port in "$@"; do
+    python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $port)); s.listen(); time.sleep(300)" &
+    holders+=($!)
+  done
+  sleep 0.5
+}
+ports_taken() {  # ports_taken CASE STAGE PORT...: the run refuses at once naming each port; freed, the next case goes on
+  local name=$1 stage=$2
+  shift 2
+  hold_ports "$@"
+  local start=$(now_ms)
+  set +e; timeout 60 "${ks[@]}" run --through "$stage" --plain --yes --offline --bin-dir "$BIN" >"$work/run.out" 2>&1; status=$?; set -e
+  elapsed_ms=$(( $(now_ms) - start ))
+  [ "$status" = 1 ] || fail "$name: exit status $status with the ports taken, expected 1"
+  for port in "$@"; do grep -q "port $port" "$work/run.out" || fail "$name: the message does not name port $port"; done
+  grep -q "stage $stage" "$work/run.out" && grep -q "done in" "$work/run.out" && fail "$name: stage $stage ran with the ports taken"
+  for p in "${holders[@]}"; do kill "$p" 2>/dev/null || true; done
+  holders=()
+  sleep 0.3
+  results+=("$name: refused in $(fmt "$elapsed_ms"), naming the ports; freed, the next case's run goes on")
+  echo "  ok: $name"
+}
+
+echo "== faults: from an empty node to the end of stage 4, a fault in every stage"
+"${ks[@]}" reset >/dev/null
+ports_taken "7a. port 10250 taken before stage 1" 1 10250
+kill_during "4. kill -9 containerd during stage 1" 1 "Start the kubelet in standalone mode" containerd
+ports_taken "7b. ports 2379 and 6443 taken before stage 2" 2 2379 6443
+interrupt_during "5a. Ctrl-C during a health probe (stage 2)" 2 "Start kube-apiserver" then
+kill_during "3. kill -9 the kubelet during stage 2's node registration" 2 "The node registers itself" kubelet
+interrupt_during "5b. Ctrl-C during a check (stage 3)" 3 "Watch the stage 2 pod for 5 s" then
+kill_during "1. kill -9 kube-apiserver during a stage-3 check" 3 "Watch the stage 2 pod for 5 s" kube-apiserver
+kill_during "2. kill -9 etcd during stage 4" 4 "Count the Deployment's ReplicaSets for 5 s" etcd then
+
+echo "== faults: kill -9 of kubescratch itself mid-stage 4"
+start_run 4
+wait_line "Start kube-controller-manager"
+# This run first went on from case 2: the dead etcd was started again before stage 4 was rewound.
+grep -q "etcd should be running after stage 3 but is not" "$work/run.out" || fail "6: the run did not start etcd again first"
+grep -q "stage 4 did not finish last time" "$work/run.out" || fail "6: the run did not rewind the unfinished stage 4"
+kill -9 "$run_pid"
+set +e; wait "$run_pid"; set -e
+recover 4 "6. kill -9 kubescratch"
+results+=("6. kill -9 kubescratch mid-stage 4: the next run finished stage 4 in $(fmt "$recovery_ms")")
+echo "  ok: 6. kill -9 kubescratch mid-stage 4"
+
+echo "== faults: results"
+printf '  %s\n' "${results[@]}"
