@@ -47,7 +47,7 @@ final class PlainPrinter: @unchecked Sendable {
         }
         switch event {
         case .stageStarted(let lesson):
-            let label = lesson.stage.map { "Stage \($0)/5 · " } ?? ""
+            let label = lesson.stage.map { "Stage \($0)/5 · " } ?? ""  // the break-it section's title says what it is
             write("\n━━ \(label)\(lesson.title) ━━\n")
         case .stepStarted(let step, let index, let count):
             if showProse, !step.prose.isEmpty { write("\n" + MarkdownText.plain(step.prose) + "\n") }
@@ -65,7 +65,7 @@ final class PlainPrinter: @unchecked Sendable {
             if showProse { write("\n" + MarkdownText.plain(lesson.closing) + "\n") }
         case .stageFinished(let lesson, let seconds):
             if showProse, !lesson.closing.isEmpty { write("\n" + MarkdownText.plain(lesson.closing) + "\n") }
-            let label = lesson.stage.map { "stage \($0)" } ?? lesson.title
+            let label = lesson.isBreakItSection ? "break it, stage \(lesson.stage ?? 0)," : (lesson.stage.map { "stage \($0)" } ?? lesson.title)
             write("━━ \(label) done in \(String(format: "%.1f", seconds)) s ━━\n")
             stageTimes.append((label, seconds))
         case .waiting, .componentCrashed:

@@ -30,6 +30,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not draw the node after each stage.")
     var noDiagram = false
 
+    @Flag(name: .customLong("break"), help: "After each stage, run its break-it section: predict, stop a part, watch what no longer works, heal it.")
+    var breakIt = false
+
     func validate() throws {
         guard (1...5).contains(through) else { throw ValidationError("--through must be 1 to 5") }
     }
@@ -38,7 +41,7 @@ struct Run: AsyncParsableCommand {
         try Setup.requireRoot("run")
         try await Session.run(node: node, yes: yes, showProse: !stepsOnly, diagram: !noDiagram) { driver, beforeStep in
             try await driver.resume()
-            try await driver.walk(through: through, beforeStep: beforeStep)
+            try await driver.walk(through: through, breakIt: breakIt, beforeStep: beforeStep)
         }
     }
 }

@@ -11,8 +11,27 @@ public struct Lesson: Sendable, Equatable {
     public var rewind: [Step]
     /// Prose after the last step.
     public var closing: String
+    /// The optional "Break it" section after the stage (`## Break it`): predict, break, see the degraded node,
+    /// undo, see it heal. Run on request only (`run --break`, a key on the screen), never when fast-forwarding.
+    public var breakIt: [Step] = []
+    /// Prose after the last break-it step.
+    public var breakItClosing: String = ""
+    /// This "lesson" is a stage's break-it section, run as a stage of its own.
+    public var isBreakItSection = false
 
-    public init(stage: Int?, title: String, file: String, components: [ComponentID], steps: [Step], rewind: [Step], closing: String) {
+    /// The break-it section as a lesson the engine can run: its steps, its closing words.
+    public var breakItSection: Lesson {
+        var section = self
+        section.title = "Break it: \(title)"
+        section.steps = breakIt
+        section.closing = breakItClosing
+        section.rewind = []
+        section.isBreakItSection = true
+        return section
+    }
+
+    public init(stage: Int?, title: String, file: String, components: [ComponentID], steps: [Step], rewind: [Step], closing: String,
+                breakIt: [Step] = [], breakItClosing: String = "") {
         self.stage = stage
         self.title = title
         self.file = file
@@ -20,6 +39,22 @@ public struct Lesson: Sendable, Equatable {
         self.steps = steps
         self.rewind = rewind
         self.closing = closing
+        self.breakIt = breakIt
+        self.breakItClosing = breakItClosing
+    }
+
+    /// The steps that heal the node after its break-it section: starting what it stops, putting back static pods
+    /// it removes. Run again on the next start when kubescratch stopped in the middle of the section.
+    public var breakItUndo: [Step] {
+        breakIt.filter { step in
+            if case .action(let action, _) = step.kind {
+                switch action {
+                case .start, .installStaticPod: return true
+                default: return false
+                }
+            }
+            return false
+        }
     }
 }
 
@@ -90,6 +125,8 @@ public enum Check: Sendable, Equatable {
     case podBound(String)
     /// No pod with this label selector is left (after a delete, once the garbage collector is done).
     case podsGone(selector: String)
+    /// No running pod of that name: asked of the API when it runs, of containerd before it exists.
+    case podGone(String)
     case nodeRegistered
     case nodeReady
     /// The API server's read-only copy of a static pod, named `<pod>-<node>`.

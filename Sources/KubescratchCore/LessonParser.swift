@@ -46,11 +46,21 @@ public struct LessonParser: Sendable {
         index += 1
 
         var steps: [Step] = []
+        var breakIt: [Step] = []
+        var closing: String?
+        var breakItLine: Int?
         var prose: [String] = []
         while index < lines.count {
             let line = lines[index]
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed == "```step" {
+            if Self.isBreakItHeading(trimmed) {
+                guard breakItLine == nil else {
+                    throw LessonError(file: file, line: index + 1, message: "a second `## Break it` section (the first is at line \(breakItLine!)); a lesson has one")
+                }
+                breakItLine = index + 1
+                closing = prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+                prose = [line]
+            } else if trimmed == "```step" {
                 let start = index + 1
                 var body: [String] = []
                 index += 1
@@ -64,7 +74,7 @@ public struct LessonParser: Sendable {
                 let node = try mapping(body.joined(separator: "\n"), file: file, firstLine: start + 1, what: "step")
                 var step = try self.step(node, file: file, firstLine: start + 1)
                 step.prose = prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
-                steps.append(step)
+                if breakItLine == nil { steps.append(step) } else { breakIt.append(step) }
                 prose = []
             } else {
                 prose.append(line)
@@ -97,15 +107,57 @@ public struct LessonParser: Sendable {
         if stage == nil && !steps.isEmpty {
             throw LessonError(file: file, line: steps[0].line, message: "steps need a stage: add `stage: N` to the front matter")
         }
+        if let breakItLine {
+            try Self.validateBreakIt(breakIt, stage: stage, headingLine: breakItLine, file: file)
+        }
         var seen: [String: Int] = [:]
-        for step in steps + rewind {
+        for step in steps + rewind + breakIt {
             if let first = seen[step.id] {
                 throw LessonError(file: file, line: step.line, message: "duplicate step id '\(step.id)' (first at line \(first))")
             }
             seen[step.id] = step.line
         }
+        let rest = prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
         return Lesson(stage: stage, title: title, file: file, components: components, steps: steps, rewind: rewind,
-                      closing: prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
+                      closing: closing ?? rest, breakIt: breakIt, breakItClosing: closing == nil ? "" : rest)
+    }
+
+    static func isBreakItHeading(_ line: String) -> Bool {
+        line.lowercased().hasPrefix("## break it")
+    }
+
+    /// A break-it section must leave the node as it found it: everything it stops is started again, every static
+    /// pod it removes is put back, and it ends with a check that shows the node healed.
+    static func validateBreakIt(_ steps: [Step], stage: Int?, headingLine: Int, file: String) throws(LessonError) {
+        guard stage != nil else {
+            throw LessonError(file: file, line: headingLine, message: "a `## Break it` section needs a stage: add `stage: N` to the front matter")
+        }
+        guard let last = steps.last else {
+            throw LessonError(file: file, line: headingLine, message: "the `## Break it` section has no steps: expected the break, a check of what no longer works, the undo and a check that the node healed")
+        }
+        var stopped: [ComponentID: Int] = [:]
+        var removed: [String: Int] = [:]
+        for step in steps {
+            guard case .action(let action, _) = step.kind else { continue }
+            switch action {
+            case .stop(let component): stopped[component] = step.line
+            case .start(let component, _): stopped[component] = nil
+            case .removeStaticPod(let manifest): removed[manifest] = step.line
+            case .installStaticPod(let manifest): removed[manifest] = nil
+            case .wipeEtcdData, .prepareCertificates, .prepareImages, .cleanupProxyRules:
+                throw LessonError(file: file, line: step.line, message: "step '\(step.id)': a break-it section only stops and starts components, removes and puts back static pods, and applies, deletes or runs kubectl; this action cannot be undone there")
+            default: break
+            }
+        }
+        if let (component, line) = stopped.min(by: { $0.value < $1.value }) {
+            throw LessonError(file: file, line: line, message: "the break-it section stops \(component.name) and never starts it again: the node must be healed at its end")
+        }
+        if let (manifest, line) = removed.min(by: { $0.value < $1.value }) {
+            throw LessonError(file: file, line: line, message: "the break-it section removes the static pod \(manifest) and never puts it back: the node must be healed at its end")
+        }
+        guard case .check = last.kind else {
+            throw LessonError(file: file, line: last.line, message: "the break-it section must end with a check that shows the node healed, not with step '\(last.id)'")
+        }
     }
 
     func mapping(_ yaml: String, file: String, firstLine: Int, what: String) throws(LessonError) -> YAMLNode {
@@ -229,7 +281,7 @@ public struct LessonParser: Sendable {
         }
     }
 
-    static let checkNames = ["healthy", "pod-running", "pod-unscheduled", "pod-bound", "pods-gone", "node-registered", "node-ready",
+    static let checkNames = ["healthy", "pod-running", "pod-unscheduled", "pod-bound", "pods-gone", "pod-gone", "node-registered", "node-ready",
                              "mirror-pod", "replica-sets", "deployment-ready", "http-answers", "no-answer"]
 
     func check(_ fields: Fields, id: String) throws(LessonError) -> Check {
@@ -240,6 +292,7 @@ public struct LessonParser: Sendable {
         case "pod-unscheduled": return .podUnscheduled(try fields.requiredString("pod"))
         case "pod-bound": return .podBound(try fields.requiredString("pod"))
         case "pods-gone": return .podsGone(selector: try fields.requiredString("selector"))
+        case "pod-gone": return .podGone(try fields.requiredString("pod"))
         case "node-registered": return .nodeRegistered
         case "node-ready": return .nodeReady
         case "mirror-pod": return .mirrorPod(try fields.requiredString("pod"))

@@ -49,6 +49,14 @@ public enum LoggedCommandError: Error, CustomStringConvertible, Equatable {
     case cannotStart(String, String)
     case failed(String, status: Int32, log: String)
 
+    /// apt failed: most often its archive cannot be reached.
+    public var isApt: Bool {
+        switch self {
+        case .cannotStart(let program, _): program == "apt-get"
+        case .failed(let command, _, _): command.hasPrefix("apt-get ")
+        }
+    }
+
     public var description: String {
         switch self {
         case .cannotStart(let program, let why): "cannot run \(program): \(why)"

@@ -48,6 +48,9 @@ extension Engine {
             return apiServerUp ? "kubectl get pod \(pod) -o json"
                 : "ctr -a \(layout.containerdSocket) -n k8s.io containers ls; ctr ... tasks ls   # no API server: ask containerd"
         case .podsGone(let selector): return "kubectl get pods -l \(selector) -o json"
+        case .podGone(let pod):
+            return apiServerUp ? "kubectl get pod \(pod) -o json"
+                : "ctr -a \(layout.containerdSocket) -n k8s.io tasks ls   # no API server: ask containerd"
         case .nodeRegistered, .nodeReady: return "kubectl get node \(node) -o json"
         case .mirrorPod(let pod): return "kubectl get pod \(pod)-\(node) -o json"
         case .replicaSets: return "kubectl get replicasets -o json"
@@ -110,6 +113,15 @@ extension Engine {
             let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: text).items
             return Observation(holds: pods.isEmpty, detail: pods.isEmpty ? "no pod labelled \(selector) is left"
                                 : "\(pods.count) pod(s) labelled \(selector) still there: \(pods.map(\.metadata.name).joined(separator: ", "))")
+
+        case .podGone(let name):
+            if !apiServerUp {
+                let running = try await runtimePods().filter { $0.isNamed(name, node: node) && $0.running }
+                return Observation(holds: running.isEmpty, detail: running.isEmpty ? "containerd runs no container of pod \(name)"
+                                   : "pod \(name) still runs in containerd")
+            }
+            guard let pod = try await getPod(name) else { return Observation(holds: true, detail: "no pod \(name) in the API") }
+            return Observation(holds: false, detail: "pod \(name) is still there: \(pod.phase)")
 
         case .nodeRegistered, .nodeReady:
             guard let text = try await kubectlQuietOptional(["get", "node", node, "-o", "json"]) else {

@@ -149,7 +149,8 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// The components running now, except the one the step itself stops or (re)starts.
+    /// The components we started and did not stop (a record is removed when we stop one), except the one the step
+    /// itself stops or (re)starts. One already dead when the step begins is reported at once.
     func componentsToWatch(during step: Step) -> [ComponentID] {
         var excluded: ComponentID?
         if case .action(let action, _) = step.kind {
@@ -158,7 +159,7 @@ public final class Engine: @unchecked Sendable {
             default: break
             }
         }
-        return ComponentID.allCases.filter { $0 != excluded && context.supervisor.runningRecord($0) != nil }
+        return ComponentID.allCases.filter { $0 != excluded && context.supervisor.record($0) != nil }
     }
 
     /// Polls (every 200 ms: a death is noticed well within the 2 s a learner waits) until one of `components`

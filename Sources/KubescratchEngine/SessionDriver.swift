@@ -114,18 +114,35 @@ public final class SessionDriver: @unchecked Sendable {
             let result = await engine.run(Step(id: "mend-\(component.name)", title: "Start \(component.name) again",
                                                kind: .action(.start(component, mode), expectFailure: nil)))
             mutate(result.passed ? .componentChanged(component, running: true) : .componentChangeFailed(component, result.detail))
+        case .runBreakIt(let stage):
+            let id = TutorialSession.breakItID(stage)
+            do {
+                try await tutorial.runBreakIt(stage)
+                mutate(.stepFinished(id: id, passed: true, detail: "break-it section of stage \(stage) done: the node is healed"))
+            } catch let failure as StageFailure {
+                mutate(.stepFinished(id: id, passed: false, detail: failure.description))
+            } catch {
+                mutate(.stepFinished(id: id, passed: false, detail: Task.isCancelled ? "interrupted" : String(describing: error)))
+            }
         case .quit:
             break
         }
     }
 
     /// Walks the tutorial step by step up to the end of stage `last`, as the plain runner does.
-    public func walk(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+    /// With `breakIt`, each stage whose steps it ran is followed by the stage's break-it section.
+    public func walk(through last: Int, breakIt: Bool = false, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+        var finishedHere: Set<Int> = []
+        var brokenHere: Set<Int> = []
         while true {
             try Task.checkCancellation()
             let current = session
             guard let stage = current.currentStage else { return }
             if current.position.step >= stage.steps.count {
+                if breakIt, finishedHere.contains(stage.number), !brokenHere.contains(stage.number) {
+                    brokenHere.insert(stage.number)
+                    try await tutorial.runBreakIt(stage.number, beforeStep: beforeStep)
+                }
                 if stage.number >= last || current.stage(stage.number + 1) == nil {
                     if current.nodeAt.stage < stage.number || current.nodeAt.step < stage.steps.count - 1 { return }
                     tutorial.engine.emit(.note("the node is at the end of stage \(stage.number)"))
@@ -148,6 +165,7 @@ public final class SessionDriver: @unchecked Sendable {
             if after.position == current.position, let message = after.message {
                 throw TutorialError.stuck(message)
             }
+            if after.position.step >= stage.steps.count { finishedHere.insert(stage.number) }
         }
     }
 

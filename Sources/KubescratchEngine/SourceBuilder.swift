@@ -71,8 +71,11 @@ public struct SourceBuilder: Sendable {
                 throw diskFull() ? SourceBuildError.diskFull(plan.root) : error
             }
             let seconds = Date().timeIntervalSince(started)
-            spentOnDone += seconds
-            typicalOfDone += plan.typicalSeconds(phase)
+            // Only the long phases say how fast this machine compiles; a quick download says nothing about it.
+            if plan.typicalSeconds(phase) >= 30 {
+                spentOnDone += seconds
+                typicalOfDone += plan.typicalSeconds(phase)
+            }
             tell(.finished(phase, seconds: seconds))
         }
         // The tree and its _output take gigabytes; the binaries and the Go cache are what later runs need.

@@ -140,8 +140,35 @@ public final class Tutorial: @unchecked Sendable {
     /// left half done is taken back to its start. When that rewind still fails, the node is reset and moved
     /// forward to the start of that stage instead, so `run` never fails the same way forever.
     public func recover() async throws {
+        try await healCutBreakIt()
         try await restartMissing()
         try await rewindInterruptedStage()
+    }
+
+    /// Marks a break-it section under way: if kubescratch stops in the middle, the next start heals the node.
+    var breakingMarker: String { "\(layout.root)/breaking-stage" }
+
+    /// Runs a stage's break-it section on the node (which must be at the end of that stage).
+    public func runBreakIt(_ stage: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+        guard let lesson = book.stage(stage), !lesson.breakIt.isEmpty else { return }
+        try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true)
+        try "\(stage)\n".write(toFile: breakingMarker, atomically: true, encoding: .utf8)
+        try await engine.runStage(lesson.breakItSection, beforeStep: beforeStep)
+        try? FileManager.default.removeItem(atPath: breakingMarker)
+    }
+
+    /// A break-it section cut short (Ctrl-C, a failed check) may have left a component stopped or a static pod
+    /// removed: its undo steps (starts, static pods put back) run before anything else.
+    func healCutBreakIt() async throws {
+        guard let text = try? String(contentsOfFile: breakingMarker, encoding: .utf8),
+              let stage = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), let lesson = book.stage(stage) else { return }
+        say(.note("the break-it section of stage \(stage) did not finish last time: healing the node first"))
+        for step in lesson.breakItUndo {
+            let result = await engine.run(step)
+            try Task.checkCancellation()
+            if case .failed(let detail) = result { throw StageFailure(stage: stage, step: step, detail: detail, crash: engine.lastCrash) }
+        }
+        try? FileManager.default.removeItem(atPath: breakingMarker)
     }
 
     /// A stage left half done (kubescratch stopped in the middle of a step) is taken back to its start.

@@ -216,6 +216,7 @@ public final class TerminalApp {
         case "p": lessonScroll = 0; send(.previous)
         case "1", "2", "3", "4", "5": send(.goToStage(Int(String(Character(scalar)))!))
         case "r": send(.replayStage)
+        case "x": send(.breakIt)
         case "d": mode = mode == .diagram ? .tutorial : .diagram
         case "?": mode = .help
         case "q": send(.quit)

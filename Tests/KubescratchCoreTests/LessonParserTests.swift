@@ -151,3 +151,95 @@ import Testing
         #expect(Set(stages[5]!.components) == Set(ComponentID.allCases))
     }
 }
+
+@Suite struct BreakItParserTests {
+    let parser = LessonParser(knownManifests: ["pod.yaml"])
+
+    func lesson(_ section: String) throws(LessonError) -> Lesson {
+        try parser.parse("""
+            ---
+            title: The scheduler
+            stage: 3
+            components: [kube-scheduler]
+            ---
+            ```step
+            id: start
+            title: Start kube-scheduler
+            start: kube-scheduler
+            ```
+
+            The closing words.
+
+            \(section)
+            """, file: "3.md")
+    }
+
+    @Test func theSectionIsSeparateFromTheStage() throws {
+        let parsed = try lesson("""
+            ## Break it
+
+            Predict: what happens?
+
+            ```step
+            id: b-stop
+            title: Stop kube-scheduler
+            stop: kube-scheduler
+            ```
+
+            ```step
+            id: b-start
+            title: Start it again
+            start: kube-scheduler
+            ```
+
+            ```step
+            id: b-healed
+            title: Look
+            check: healthy
+            component: kube-scheduler
+            ```
+
+            Healed.
+            """)
+        #expect(parsed.steps.map(\.id) == ["start"], "break-it steps are not stage steps")
+        #expect(parsed.breakIt.map(\.id) == ["b-stop", "b-start", "b-healed"])
+        #expect(parsed.closing == "The closing words.")
+        #expect(parsed.breakIt[0].prose.hasPrefix("## Break it") && parsed.breakIt[0].prose.contains("Predict: what happens?"))
+        #expect(parsed.breakItClosing == "Healed.")
+        #expect(parsed.breakItUndo.map(\.id) == ["b-start"], "what runs again when the section was cut short")
+        let section = parsed.breakItSection
+        #expect(section.isBreakItSection && section.steps.map(\.id) == ["b-stop", "b-start", "b-healed"] && section.rewind.isEmpty)
+    }
+
+    @Test func aSectionThatLeavesTheNodeBrokenIsRefused() {
+        #expect(throws: LessonError.self) {
+            try lesson("## Break it\n```step\nid: b\ntitle: Stop\nstop: kube-scheduler\n```\n```step\nid: c\ntitle: Look\ncheck: pod-gone\npod: x\n```")
+        }
+        do {
+            _ = try lesson("## Break it\n```step\nid: b\ntitle: Remove\nremove-static-pod: pod.yaml\n```\n```step\nid: c\ntitle: Look\ncheck: pod-gone\npod: x\n```")
+            Issue.record("a removed static pod that is never put back was accepted")
+        } catch {
+            #expect(error.message.contains("never puts it back") && (15...18).contains(error.line), "line \(error.line)")
+        }
+    }
+
+    @Test func aSectionMustEndWithACheckAndHaveSteps() {
+        #expect(throws: LessonError.self) { try lesson("## Break it\n```step\nid: b\ntitle: Stop\nstop: kube-scheduler\n```\n```step\nid: c\ntitle: Start\nstart: kube-scheduler\n```") }
+        #expect(throws: LessonError.self) { try lesson("## Break it\nNothing to do.") }
+        #expect(throws: LessonError.self) { try lesson("## Break it\n```step\nid: w\ntitle: Wipe\nwipe: etcd-data\n```\n```step\nid: c\ntitle: Look\ncheck: pod-gone\npod: x\n```") }
+        #expect(throws: LessonError.self) { try lesson("## Break it\n\n## Break it again") }
+    }
+
+    @Test func theShippedLessonsHaveASectionInEveryStage() throws {
+        let manifests = Set(try FileManager.default.contentsOfDirectory(atPath: Repo.assets).filter { $0.hasSuffix(".yaml") })
+        let parser = LessonParser(knownManifests: manifests)
+        let stages = try FileManager.default.contentsOfDirectory(atPath: Repo.lessons).filter { $0.hasSuffix(".md") && $0 != "README.md" }
+            .map { file in try parser.parse(try String(contentsOfFile: "\(Repo.lessons)/\(file)", encoding: .utf8), file: file) }
+            .filter { $0.stage != nil }
+        #expect(stages.count == 5)
+        for stage in stages {
+            #expect(!stage.breakIt.isEmpty, "stage \(stage.stage ?? 0) has no break-it section")
+            #expect(stage.breakIt.contains { if case .action(.stop, _) = $0.kind { true } else if case .action(.removeStaticPod, _) = $0.kind { true } else { false } })
+        }
+    }
+}

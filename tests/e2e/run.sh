@@ -57,11 +57,20 @@ timings=("setup --source debian: $(( ($(date +%s%N) - start_setup) / 1000000 )) 
 passed=0
 pass() { passed=$((passed + 1)); }
 seconds_since() { local ms=$(( ($(date +%s%N) - $1) / 1000000 )); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
-run_stage() {  # run_stage N: run through stage N, then assert the real state
-  local n=$1
+run_stage() {  # run_stage N [--break]: run through stage N (and its break-it section), then assert the real state
+  local n=$1 breakit=${2:-}
   local start=$(date +%s%N)
-  "${ks[@]}" run --through "$n" --plain "${common[@]}" | tee "$audit_dir/stage$n.out"
-  timings+=("stage $n: $(seconds_since "$start") s")
+  if [ -n "$breakit" ]; then
+    python3 tests/e2e/observe_breakit.py watch "$n" "$audit_dir/breakit$n.jsonl" & local observer=$!
+  fi
+  "${ks[@]}" run --through "$n" --plain "${common[@]}" $breakit | tee "$audit_dir/stage$n.out"
+  timings+=("stage $n${breakit:+ and its break-it section}: $(seconds_since "$start") s")
+  if [ -n "$breakit" ]; then
+    kill -TERM "$observer"; wait "$observer" || true
+    grep -q "━━ break it, stage $n, done in" "$audit_dir/stage$n.out" || { echo "e2e: the break-it section of stage $n did not run"; false; }
+    python3 tests/e2e/observe_breakit.py judge "$n" "$audit_dir/breakit$n.jsonl"
+    pass
+  fi
   python3 tests/e2e/assert_stage.py "$n"
   pass
   "${ks[@]}" diagram --ascii --width 160 --height 50 --svg "$audit_dir/diagram$n.svg" >"$audit_dir/diagram$n.txt"
@@ -76,8 +85,8 @@ timings+=("stage 1 in the terminal UI, keys and quits included: $(seconds_since 
 python3 tests/e2e/assert_stage.py 1
 pass
 
-echo "== e2e: stages 2-5 in plain text, one at a time"
-for n in 2 3 4 5; do run_stage "$n"; done
+echo "== e2e: stages 2-5 in plain text, one at a time, each with its break-it section"
+for n in 2 3 4 5; do run_stage "$n" --break; done
 
 echo "== e2e: diagram-free status check"
 "${ks[@]}" status --json | python3 -c '

@@ -37,6 +37,15 @@ for step in 1 2 3 4 5 6 7; do
 done
 screen | grep -q "✓ GET http://10.200.0" || { echo "tui: the last check's result is not shown"; screen; exit 1; }
 echo "  ok: stage 1 ran step by step from the screen"
+wait_for "Press x to break it"
+observed=$(mktemp /tmp/kubescratch-breakit1.XXXXXX)
+python3 tests/e2e/observe_breakit.py watch 1 "$observed" & observer=$!
+tmux -S "$sock" send-keys x
+wait_for "break-it section of stage 1 done" 180
+kill -TERM "$observer"; wait "$observer" || true
+python3 tests/e2e/observe_breakit.py judge 1 "$observed"
+rm -f "$observed"
+echo "  ok: x ran stage 1's break-it section from the screen"
 wait_for "containerd + runc" 10
 tmux -S "$sock" send-keys Tab
 tmux -S "$sock" send-keys l

@@ -106,6 +106,12 @@ public enum ScreenComposer {
                 lines.append(StyledText("  \(hint)", .dim))
             } else {
                 lines.append(StyledText("End of stage \(stage.number). Press Enter for the next stage.", .new))
+                if stage.canBreakIt {
+                    let result = session.results[TutorialSession.breakItID(stage.number)]
+                    let hint = result == nil ? "Press x to break it: stop a part, predict, watch what no longer works, heal it."
+                        : "Press x to break it again."
+                    lines.append(StyledText("  \(hint)", .dim))
+                }
             }
         }
         let room = area.height - 2
@@ -194,6 +200,7 @@ public enum ScreenComposer {
             ("Tab", "select a component in the diagram"),
             ("l / f / h", "the selected component's log, its command line and config, its health"),
             ("b", "break it: stop the selected component, or start it again"),
+            ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
             ("Esc", "back to the output of the steps"),
             ("q", "quit (asks whether to keep the cluster running; keeping it lets you resume)"),
             ("?", "this help; any key closes it"),

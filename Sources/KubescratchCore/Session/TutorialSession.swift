@@ -9,17 +9,21 @@ public struct TutorialSession: Sendable, Equatable {
         public var title: String
         public var steps: [StepOutline]
         public var components: [ComponentID]
+        /// Whether the stage has a "Break it" section to offer at its end.
+        public var canBreakIt: Bool
 
-        public init(number: Int, title: String, steps: [StepOutline], components: [ComponentID]) {
+        public init(number: Int, title: String, steps: [StepOutline], components: [ComponentID], canBreakIt: Bool = false) {
             self.number = number
             self.title = title
             self.steps = steps
             self.components = components
+            self.canBreakIt = canBreakIt
         }
 
         public init(_ lesson: Lesson) {
             self.init(number: lesson.stage ?? 0, title: lesson.title,
-                      steps: lesson.steps.map { StepOutline(id: $0.id, title: $0.title) }, components: lesson.components)
+                      steps: lesson.steps.map { StepOutline(id: $0.id, title: $0.title) }, components: lesson.components,
+                      canBreakIt: !lesson.breakIt.isEmpty)
         }
     }
 
@@ -133,6 +137,8 @@ public enum SessionEvent: Sendable, Equatable {
     case answer(Bool)
     /// b: stop a running component on purpose, or start it again.
     case toggleComponent(ComponentID)
+    /// x at a stage's end: run the stage's "Break it" section on the node.
+    case breakIt
     case quit
 
     // Reports from the engine.
@@ -157,6 +163,7 @@ public enum SessionEffect: Sendable, Equatable {
     case moveNode(toStartOf: Int)
     case stopComponent(ComponentID)
     case startComponent(ComponentID)
+    case runBreakIt(stage: Int)
     case quit(keepCluster: Bool)
 }
 
@@ -241,6 +248,21 @@ extension TutorialSession {
             activity = .changingComponent(component, since: now)
             return [running ? .stopComponent(component) : .startComponent(component)]
 
+        case .breakIt:
+            guard !isBusy, question == nil, let stage = currentStage else { return [] }
+            guard stage.canBreakIt else {
+                message = "Stage \(stage.number) has no break-it section."
+                return []
+            }
+            guard position.step >= stage.steps.count, nodeAt >= Position(stage: stage.number, step: stage.steps.count - 1) else {
+                message = "Break it comes at the end of the stage: run its steps first."
+                return []
+            }
+            activity = .running(stepID: Self.breakItID(stage.number), since: now)
+            output = []
+            message = nil
+            return [.runBreakIt(stage: stage.number)]
+
         case .quit:
             guard !isBusy else {
                 message = "Wait for the current step to finish (or press Ctrl-C to stop it)."
@@ -310,6 +332,9 @@ extension TutorialSession {
             return []
         }
     }
+
+    /// The result of a stage's break-it section is kept under this id.
+    public static func breakItID(_ stage: Int) -> String { "break-it-\(stage)" }
 
     /// The end of a stage is the start of the next: one name for that place.
     func normalized(_ place: Position) -> Position {

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Watches the node from outside while a stage's break-it section runs, then judges what was seen.
+
+  observe_breakit.py watch STAGE FILE    # every 0.3 s, one JSON line of what the node does (until SIGTERM)
+  observe_breakit.py judge STAGE FILE    # the degraded state was seen, and then the healed one
+
+It asks the API server (kubectl with the admin kubeconfig), the components' health ports and the pods
+themselves, never kubescratch: the section's own checks are not taken as proof of what they check.
+Only addresses on this node are contacted: loopback, the node's address and pod IPs on our bridge.
+"""
+import ipaddress, json, os, signal, subprocess, sys, time, urllib.request, ssl
+
+STATE = os.environ.get("KUBESCRATCH_STATE_DIR", "/var/lib/kubescratch")
+BIN = os.environ["BIN"]
+NODE_IP = os.environ["NODE_IP"]
+POD_NET = ipaddress.ip_network("10.200.0.0/24")
+
+
+def kubectl(*args):
+    env = dict(os.environ, KUBECONFIG=f"{STATE}/kubeconfigs/admin.kubeconfig", HOME=f"{STATE}/kubectl-home")
+    done = subprocess.run([f"{BIN}/kubectl", *args], capture_output=True, text=True, env=env, timeout=5)
+    return done.stdout if done.returncode == 0 else None
+
+
+def answers(url, timeout=1.0):
+    """The HTTP status of a GET, or None when nothing answers (certificates are not checked: health only)."""
+    host = url.split("/")[2].split(":")[0]
+    address = ipaddress.ip_address(host)
+    assert address.is_loopback or host == NODE_IP or address in POD_NET, f"refusing to contact {host}"
+    context = ssl._create_unverified_context()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception:
+        return None
+
+
+def pod_ips():
+    """Addresses host-local handed out on our bridge (the IPAM store), with or without an API server."""
+    found = []
+    for root, _, files in os.walk(f"{STATE}/cni/ipam"):
+        for name in files:
+            try:
+                if ipaddress.ip_address(name) in POD_NET:
+                    found.append(name)
+            except ValueError:
+                pass
+    return found
+
+
+def look(stage):
+    seen = {"t": round(time.time(), 2)}
+    if stage == 1:
+        seen["answering_pods"] = sum(1 for ip in pod_ips() if answers(f"http://{ip}/") == 200)
+    elif stage == 2:
+        seen["api_up"] = answers("https://127.0.0.1:6443/readyz") == 200
+        seen["pinned_answers"] = PINNED is not None and answers(f"http://{PINNED}/") == 200
+    elif stage == 3:
+        text = kubectl("get", "pod", "breakit", "-o", "json")
+        pod = json.loads(text) if text else None
+        seen["scheduler_up"] = answers("https://127.0.0.1:10259/healthz") == 200
+        seen["breakit"] = None if pod is None else (pod["spec"].get("nodeName") or "unbound")
+    elif stage == 4:
+        text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
+        pods = json.loads(text)["items"] if text else None
+        seen["kcm_up"] = answers("https://127.0.0.1:10257/healthz") == 200
+        seen["web_pods"] = None if pods is None else len([p for p in pods if not p["metadata"].get("deletionTimestamp")])
+        seen["web_ready"] = None if pods is None else sum(
+            1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))
+    elif stage == 5:
+        seen["proxy_up"] = answers("http://127.0.0.1:10256/healthz") == 200
+        seen["nodeport"] = answers(f"http://{NODE_IP}:30080/")
+    return seen
+
+
+def watch(stage, path):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    with open(path, "w") as out:
+        while not stop:
+            out.write(json.dumps(look(stage)) + "\n")
+            out.flush()
+            time.sleep(0.3)
+
+
+def judge(stage, path):
+    seen = [json.loads(line) for line in open(path) if line.strip()]
+    assert seen, "nothing was observed"
+
+    def first(predicate, after=0):
+        return next((i for i, s in enumerate(seen) if i >= after and predicate(s)), None)
+
+    if stage == 1:
+        gone = first(lambda s: s["answering_pods"] == 0)
+        back = first(lambda s: s["answering_pods"] == 1, after=(gone or 0))
+        degraded, healed = "no pod answered once its manifest was removed", "the pod answered again once it was back"
+    elif stage == 2:
+        gone = first(lambda s: not s["api_up"] and s["pinned_answers"])
+        back = first(lambda s: s["api_up"], after=(gone or 0))
+        degraded, healed = "the API server was down while the pinned pod answered", "the API server was ready again"
+    elif stage == 3:
+        gone = first(lambda s: not s["scheduler_up"] and s["breakit"] == "unbound")
+        back = first(lambda s: s["breakit"] not in (None, "unbound"), after=(gone or 0))
+        degraded, healed = "a new pod stayed unbound without the scheduler", "it was bound once the scheduler ran"
+    elif stage == 4:
+        gone = first(lambda s: not s["kcm_up"] and s["web_pods"] == 0)
+        back = first(lambda s: s["kcm_up"] and s["web_ready"] == 3, after=(gone or 0))
+        degraded, healed = "no web pod came back without the controller manager", "three Ready replicas once it ran"
+    else:
+        gone = first(lambda s: not s["proxy_up"] and s["nodeport"] == 200)
+        back = first(lambda s: s["proxy_up"] and s["nodeport"] == 200, after=(gone or 0))
+        degraded, healed = "the NodePort answered with kube-proxy stopped", "kube-proxy healthy and the NodePort answering"
+    assert gone is not None, f"stage {stage}: never saw that {degraded} ({len(seen)} observations; last {seen[-1]})"
+    assert back is not None, f"stage {stage}: saw that {degraded}, but never that {healed} (last {seen[-1]})"
+    if stage == 3:
+        assert sum(1 for s in seen[gone:back] if s["breakit"] == "unbound") * 0.3 >= 3, "the pod was unbound for less than 3 s"
+    print(f"  ok: stage {stage} break it, seen from outside: {degraded}; then {healed} "
+          f"({seen[back]['t'] - seen[gone]['t']:.1f} s later)")
+
+
+if __name__ == "__main__":
+    mode, stage, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    PINNED = None
+    if mode == "watch" and stage == 2:
+        text = kubectl("get", "pod", "pinned-pod", "-o", "jsonpath={.status.podIP}")
+        PINNED = text.strip() if text else None
+    (watch if mode == "watch" else judge)(stage, path)
