@@ -122,7 +122,8 @@ owner=$(stat -c %U "$clone")
 as_owner=()
 if [ "$owner" != root ] && [ "${SUDO_USER:-}" = "$owner" ]; then as_owner=(sudo -u "$owner" -H); fi
 say "building kubescratch (swift build -c release, Swift $swift_version; a few minutes the first time)"
-"${as_owner[@]}" env PATH="$(dirname "$swift_bin"):$PATH" "$swift_bin" build -c release --product kubescratch \
+# Always through a pipe: SwiftPM adds colour flags on a terminal, and a run on the other kind would rebuild everything.
+"${as_owner[@]}" env PATH="$(dirname "$swift_bin"):$PATH" "$swift_bin" build -c release --product kubescratch 2>&1 | cat \
   || die "the build failed (above); fix it, or run \`swift build -c release\` in $clone to see it again"
 built="$clone/.build/release/kubescratch"
 [ -x "$built" ] || die "the build said it succeeded but left no $built"
