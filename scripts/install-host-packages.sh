@@ -13,15 +13,4 @@ packages=(
   busybox-static iptables conntrack iproute2 procps kmod tmux sudo
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-host-packages: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "install-host-packages: all present"
-fi
+bash "$(dirname "$0")/apt-install-missing.sh" "${packages[@]}"

@@ -84,17 +84,7 @@ packages=(
   libncurses-dev                                                              # the terminal UI's C shim (build)
 )
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
-  missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing host packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    say "host packages: all present"
-  fi
+  bash scripts/apt-install-missing.sh "${packages[@]}"
 else
   need=()
   for c in iptables ip tar busybox conntrack; do command -v "$c" >/dev/null || need+=("$c"); done

@@ -47,6 +47,16 @@ recover() {  # recover N CASE: the next plain run reaches the end of stage N wit
   recovery_ms=$(( $(now_ms) - start ))
 }
 # A case followed by "then" leaves its recovery to the next case, whose run must first go on from it.
+finish_case() {  # finish_case CASE STAGE NEXT WORD: the recovery (unless NEXT is "then"), and the case's line of results
+  local name=$1 stage=$2 next=$3 word=$4
+  if [ "$next" = then ]; then
+    results+=("$name: $word in $(fmt "$elapsed_ms"); the next case's run goes on from there")
+  else
+    recover "$stage" "$name"
+    results+=("$name: $word in $(fmt "$elapsed_ms"); the next run finished stage $stage in $(fmt "$recovery_ms")")
+  fi
+  echo "  ok: $name"
+}
 kill_during() {  # kill_during CASE STAGE LINE COMPONENT [then]: kill -9 COMPONENT once LINE shows, expect the crash named
   local name=$1 stage=$2 line=$3 component=$4 next=${5:-}
   start_run "$stage"
@@ -59,13 +69,7 @@ kill_during() {  # kill_during CASE STAGE LINE COMPONENT [then]: kill -9 COMPONE
     || fail "$name: the message does not say '$component killed by signal 9 (SIGKILL) during step … of stage $stage'"
   grep -q "Last lines of .*$component.log" "$work/run.out" || fail "$name: no log lines of $component"
   [ "$elapsed_ms" -le 2000 ] || fail "$name: noticed after $(fmt "$elapsed_ms"), more than 2 s"
-  if [ "$next" = then ]; then
-    results+=("$name: noticed in $(fmt "$elapsed_ms"); the next case's run goes on from there")
-  else
-    recover "$stage" "$name"
-    results+=("$name: noticed in $(fmt "$elapsed_ms"); the next run finished stage $stage in $(fmt "$recovery_ms")")
-  fi
-  echo "  ok: $name"
+  finish_case "$name" "$stage" "$next" noticed
 }
 interrupt_during() {  # interrupt_during CASE STAGE LINE [then]: SIGINT once LINE shows, expect exit 130 within 1 s
   local name=$1 stage=$2 line=$3 next=${4:-}
@@ -77,13 +81,7 @@ interrupt_during() {  # interrupt_during CASE STAGE LINE [then]: SIGINT once LIN
   [ "$status" = 130 ] || fail "$name: exit status $status, expected 130"
   grep -qF "interrupted during '$line'" "$work/run.out" || fail "$name: the message does not say \"interrupted during '$line'\""
   [ "$elapsed_ms" -le 1000 ] || fail "$name: stopped after $(fmt "$elapsed_ms"), more than 1 s"
-  if [ "$next" = then ]; then
-    results+=("$name: stopped in $(fmt "$elapsed_ms"); the next case's run goes on from there")
-  else
-    recover "$stage" "$name"
-    results+=("$name: stopped in $(fmt "$elapsed_ms"); the next run finished stage $stage in $(fmt "$recovery_ms")")
-  fi
-  echo "  ok: $name"
+  finish_case "$name" "$stage" "$next" stopped
 }
 hold_ports() {  # hold_ports PORT...: something else listens on them
   for port in "$@"; do
