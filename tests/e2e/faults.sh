@@ -37,7 +37,8 @@ wait_exit() {  # wait_exit: until the background run exits (10 s at most); sets 
   elapsed_ms=$(( $(now_ms) - t0 ))
   set +e; wait "$run_pid"; status=$?; set -e
 }
-pid_of() { "${ks[@]}" status --json | python3 -c "import json,sys; print(next(c['pid'] for c in json.load(sys.stdin)['components'] if c['component']=='$1'))"; }
+# The supervisor's own record, read at once (`status` probes every component first and takes longer than a step).
+pid_of() { python3 -c "import json; print(json.load(open('$KUBESCRATCH_STATE_DIR/run/components/$1.json'))['pid'])"; }
 recover() {  # recover N CASE: the next plain run reaches the end of stage N without reset
   local start=$(now_ms)
   timeout 300 "${ks[@]}" run --through "$1" --plain --yes --offline --bin-dir "$BIN" >"$work/recover.out" 2>&1 \
