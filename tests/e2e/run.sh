@@ -24,6 +24,17 @@ echo "== e2e: reset (the machine may be dirty from an earlier killed run)"
 echo "== e2e: doctor on this machine"
 "${ks[@]}" doctor --bin-dir "$BIN"
 
+echo "== e2e: someone who skipped setup gets one screen saying what to run"
+empty=$(mktemp -d)
+if KUBESCRATCH_BIN_DIR=$empty PATH=/usr/sbin:/usr/bin:/sbin:/bin "${ks[@]}" run --through 1 --yes --plain >"$empty.out" 2>&1; then
+  echo "e2e: run without any Kubernetes binary succeeded"; false
+fi
+grep -q "kubescratch has no Kubernetes binaries yet" "$empty.out" && grep -q "sudo kubescratch setup" "$empty.out" \
+  || { cat "$empty.out"; echo "e2e: no binaries, but not the one screen that says what to run"; false; }
+rm -rf "$empty" "$empty.out"
+echo "  ok: no binaries: the message names sudo kubescratch setup"
+pass
+
 echo "== e2e: setup from a release-shaped mirror on 127.0.0.1"
 bash tests/e2e/setup_mirror.sh
 
