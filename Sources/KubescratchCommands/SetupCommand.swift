@@ -212,9 +212,11 @@ struct SetupCommand: AsyncParsableCommand {
         let bin = binDir ?? "\(cache)/bin/\(versions.kubernetes)"
         let groups = Set(only.compactMap(Artifact.Group.init(rawValue:)))
         let artifacts = ReleaseArtifacts.list(versions, mirror: mirror).filter { groups.isEmpty || groups.contains($0.group) }
-        say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl): \(artifacts.count) files")
-        try await installer.install(artifacts, into: bin, downloader: downloader)
-        try installer.pin(versions)
+        say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl), pause \(versions.pause): \(artifacts.count) files")
+        let warnings = try await installer.install(artifacts, into: bin, downloader: downloader)
+        try installer.pin(versions, binDir: bin)
+        // Repeated after the progress lines, where they are seen: an optional file was replaced or left out.
+        for warning in warnings { say("warning: \(warning)") }
         try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
         return bin
     }

@@ -12,18 +12,16 @@ public struct ImageSet: Sendable, Equatable, Codable {
 
     public static let local = ImageSet(pause: "localhost/kubescratch-pause:1.0", web: "localhost/kubescratch-web:1.0")
 
-    /// The pause image of the release (kubeadm's constants) and a pinned nginx.
-    public static func registry(for version: KubernetesVersion) -> ImageSet {
-        let pause: String
-        if version.isAtLeast(1, 34) { pause = "registry.k8s.io/pause:3.10.1" }
-        else if version.isAtLeast(1, 31) { pause = "registry.k8s.io/pause:3.10" }
-        else if version.isAtLeast(1, 25) { pause = "registry.k8s.io/pause:3.8" }
-        else { pause = "k8s.gcr.io/pause:3.2" }
-        return ImageSet(pause: pause, web: "docker.io/library/nginx:1.27.3")
+    /// The release's pause image and a pinned nginx. The tag is kubeadm's `PauseVersion` for the release: the one
+    /// setup read from kubeadm's constants when given, else the matrix's. kubeadm used k8s.gcr.io until 1.25.
+    public static func registry(for version: KubernetesVersion, pause kubeadmPause: String? = nil) -> ImageSet {
+        let registry = version.isAtLeast(1, 25) ? "registry.k8s.io" : "k8s.gcr.io"
+        let tag = kubeadmPause ?? CompanionMatrix.row(for: version).pause
+        return ImageSet(pause: "\(registry)/pause:\(tag)", web: "docker.io/library/nginx:1.27.3")
     }
 
-    public static func forSource(_ source: ImageSource, version: KubernetesVersion) -> ImageSet {
-        source == .local ? .local : registry(for: version)
+    public static func forSource(_ source: ImageSource, version: KubernetesVersion, pause: String? = nil) -> ImageSet {
+        source == .local ? .local : registry(for: version, pause: pause)
     }
 }
 

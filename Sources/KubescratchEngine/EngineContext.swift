@@ -13,6 +13,8 @@ public struct EngineContext: Sendable {
     public var binDir: String?
     public var supervisor: Supervisor
     public var shell: Shell
+    /// The pause tag kubeadm pins for these binaries, as setup recorded it in their folder (nil: the matrix's).
+    public var kubeadmPause: String?
 
     public init(layout: StateLayout, facts: NodeFacts, network: ClusterNetwork = ClusterNetwork(), binaries: BinaryPaths,
                 imageSource: ImageSource, assetsDir: String, binDir: String? = nil) {
@@ -25,9 +27,10 @@ public struct EngineContext: Sendable {
         self.assetsDir = assetsDir
         self.supervisor = Supervisor(layout: layout)
         self.shell = Shell(extraEnvironment: ComponentPlanner.safetyEnvironment)
+        self.kubeadmPause = binDir.flatMap { ReleaseInstaller.recordedVersions(in: $0, for: facts.kubernetes)?.pause }
     }
 
-    public var images: ImageSet { ImageSet.forSource(imageSource, version: facts.kubernetes) }
+    public var images: ImageSet { ImageSet.forSource(imageSource, version: facts.kubernetes, pause: kubeadmPause) }
     public var planner: ComponentPlanner {
         ComponentPlanner(facts: facts, layout: layout, network: network, binaries: binaries, sandboxImage: images.pause)
     }

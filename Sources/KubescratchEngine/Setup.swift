@@ -47,14 +47,24 @@ public struct ReleaseInstaller: Sendable {
                 say("the current stable release is \(kubernetes) (\(marker))")
             }
             versions = ReleaseVersions.companions(for: kubernetes)
+            let row = CompanionMatrix.row(for: kubernetes)
+            if let note = CompanionMatrix.substitutionNote(for: kubernetes) { say(note) }
             if from == nil && !etcdGiven {
                 let constants = KubeadmConstants.url(for: kubernetes, mirror: mirror)
-                say("reading the etcd version kubeadm pins for \(kubernetes) from \(constants)")
-                if let etcd = (try? await downloader.text(constants)).flatMap(KubeadmConstants.defaultEtcdVersion(in:)) {
+                say("reading the etcd and pause versions kubeadm pins for \(kubernetes) from \(constants)")
+                let source = try? await downloader.text(constants)
+                if let etcd = source.flatMap(KubeadmConstants.defaultEtcdVersion(in:)) {
                     versions.etcd = etcd
                     say("etcd \(etcd), as kubeadm \(kubernetes) pins it")
                 } else {
-                    say("could not read it; our table says etcd \(versions.etcd) for \(kubernetes.minorRelease)")
+                    say("could not read it; the matrix says etcd \(versions.etcd) for \(row.kubernetes.minorRelease)")
+                }
+                if let pause = source.flatMap(KubeadmConstants.pauseVersion(in:)) {
+                    versions.pause = pause
+                    say("pause \(pause), as kubeadm \(kubernetes) pins it" + (pause == row.pause ? "" : " (the matrix says \(row.pause))"))
+                } else if source != nil {
+                    // Until 1.21 PauseVersion lived in constants_unix.go.
+                    say("no PauseVersion in that file; the matrix says pause \(row.pause) for \(row.kubernetes.minorRelease)")
                 }
             }
         }
@@ -62,29 +72,91 @@ public struct ReleaseInstaller: Sendable {
         return versions
     }
 
-    /// Written only after a successful install: a mistyped version that 404s is not remembered.
-    public func pin(_ versions: ReleaseVersions) throws {
+    /// Written only after a successful install: a mistyped version that 404s is not remembered. A copy goes into the
+    /// bin folder, so the node knows the pause tag kubeadm pins for exactly these binaries (`--images registry`).
+    public func pin(_ versions: ReleaseVersions, binDir: String? = nil) throws {
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         try versions.pinText.write(toFile: pinFile, atomically: true, encoding: .utf8)
+        if let binDir { try versions.pinText.write(toFile: Self.releaseRecord(in: binDir), atomically: true, encoding: .utf8) }
+    }
+
+    public static func releaseRecord(in binDir: String) -> String { "\(binDir)/.kubescratch-release" }
+
+    /// What setup recorded in a bin folder, if it was for this very release.
+    public static func recordedVersions(in binDir: String, for kubernetes: KubernetesVersion) -> ReleaseVersions? {
+        guard let text = try? String(contentsOfFile: releaseRecord(in: binDir), encoding: .utf8),
+              let versions = ReleaseVersions(pinText: text), versions.kubernetes == kubernetes else { return nil }
+        return versions
     }
 
     /// Gets every file into the cache (downloads run side by side, a few at a time: one slow host does not
-    /// hold up the rest), then installs them one by one.
-    public func install(_ artifacts: [Artifact], into binDir: String, downloader: Downloader, parallel: Int = 3) async throws {
+    /// hold up the rest), then installs them one by one. Returns the warnings about optional files (a fallback
+    /// installed, or none); a required file that cannot be had fails the install.
+    @discardableResult
+    public func install(_ artifacts: [Artifact], into binDir: String, downloader: Downloader, parallel: Int = 3) async throws -> [String] {
         try FileManager.default.createDirectory(atPath: binDir, withIntermediateDirectories: true)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        var obtained: [Int: Artifact] = [:]
+        var warnings: [String] = []
+        try await withThrowingTaskGroup(of: (Int, ObtainedFile).self) { group in
+            func collect(_ result: (Int, ObtainedFile)) {
+                if let file = result.1.artifact { obtained[result.0] = file }
+                if let warning = result.1.warning { warnings.append(warning) }
+            }
             var running = 0
-            for artifact in artifacts {
+            for (index, artifact) in artifacts.enumerated() {
                 if running == parallel {
-                    try await group.next()
+                    if let result = try await group.next() { collect(result) }
                     running -= 1
                 }
-                group.addTask { try await self.obtain(artifact, downloader: downloader) }
+                group.addTask { (index, try await self.obtainOrFallBack(artifact, downloader: downloader)) }
                 running += 1
             }
-            try await group.waitForAll()
+            for try await result in group { collect(result) }
         }
-        for artifact in artifacts { try installFile(artifact, from: cachedPath(artifact), into: binDir) }
+        for index in artifacts.indices {
+            guard let artifact = obtained[index] else { continue }
+            try installFile(artifact, from: cachedPath(artifact), into: binDir)
+        }
+        return warnings
+    }
+
+    struct ObtainedFile: Sendable {
+        /// What is in the cache now: the artifact, a fallback, or nothing (an optional file nobody publishes).
+        var artifact: Artifact?
+        var warning: String?
+    }
+
+    /// A required file, or the error. An optional one that is not published (404, or not in the `--from` folder):
+    /// its first published fallback, else nothing, with a warning either way. Other errors (a wrong checksum,
+    /// an unreachable host) fail as for a required file.
+    func obtainOrFallBack(_ artifact: Artifact, downloader: Downloader) async throws -> ObtainedFile {
+        do {
+            try await obtain(artifact, downloader: downloader)
+            return ObtainedFile(artifact: artifact)
+        } catch where artifact.optional && Self.isUnpublished(error) {
+            for fallback in artifact.fallbacks {
+                do {
+                    try await obtain(fallback, downloader: downloader)
+                } catch where Self.isUnpublished(error) {
+                    continue
+                }
+                let warning = "\(artifact.name) is not published (yet): installed \(fallback.name) instead. "
+                    + "\(artifact.group.rawValue) is optional; a later setup tries \(artifact.name) again"
+                say("warning: " + warning)
+                return ObtainedFile(artifact: fallback, warning: warning)
+            }
+            let warning = "\(artifact.name) is not published (yet), nor \(artifact.fallbacks.map(\.name).joined(separator: ", ")): "
+                + "\(artifact.group.rawValue) not installed. It is optional: the tutorial runs without it"
+            say("warning: " + warning)
+            return ObtainedFile(artifact: nil, warning: warning)
+        }
+    }
+
+    static func isUnpublished(_ error: Error) -> Bool {
+        switch error as? DownloadError {
+        case .notFound?, .notInFolder?: true
+        default: false
+        }
     }
 
     func cachedPath(_ artifact: Artifact) -> String { "\(cache)/files/\(artifact.name)" }

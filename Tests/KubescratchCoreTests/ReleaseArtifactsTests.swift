@@ -22,7 +22,7 @@ import Testing
     @Test func aMirrorKeepsTheLayout() {
         let urls = ReleaseArtifacts.list(versions, architecture: "amd64", mirror: "http://127.0.0.1:8080").map(\.url)
         #expect(urls.allSatisfy { $0.hasPrefix("http://127.0.0.1:8080/dl.k8s.io/") || $0.hasPrefix("http://127.0.0.1:8080/github.com/") })
-        #expect(urls.contains("http://127.0.0.1:8080/github.com/etcd-io/etcd/releases/download/v3.6.5/etcd-v3.6.5-linux-amd64.tar.gz"))
+        #expect(urls.contains("http://127.0.0.1:8080/github.com/etcd-io/etcd/releases/download/v3.6.11/etcd-v3.6.11-linux-amd64.tar.gz"))
     }
 
     @Test func digestsAreFoundInBothChecksumFormats() {

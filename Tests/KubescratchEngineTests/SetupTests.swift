@@ -250,7 +250,159 @@ import Testing
         }
     }
 
+    // MARK: release day
+
+    /// Publishes every file of a release on the server, in the projects' shapes, each program a small script naming
+    /// its file. Files whose name contains one of `missing` are left out (a 404, as before a project tags).
+    func publish(_ versions: ReleaseVersions, on server: Server, missing: [String] = [], crictlAlso: [KubernetesVersion] = []) async throws {
+        var artifacts = ReleaseArtifacts.list(versions, mirror: server.base)
+        var older = versions
+        for crictl in crictlAlso {
+            older.crictl = crictl
+            artifacts += ReleaseArtifacts.list(older, mirror: server.base).filter { $0.group == .crictl }
+        }
+        var lists: [String: String] = [:]
+        for artifact in artifacts where !missing.contains(where: { artifact.name.contains($0) }) {
+            let data: Data
+            if artifact.installAs != nil {
+                data = Data("#!/bin/sh\necho \(artifact.name)\n".utf8)
+            } else {
+                let staging = folder + "/publish-\(UUID().uuidString)"
+                for member in artifact.extract.keys {
+                    let path = staging + "/" + (member.hasPrefix("./") ? String(member.dropFirst(2)) : member)
+                    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    try Data("#!/bin/sh\necho \(artifact.name) \(member)\n".utf8).write(to: URL(fileURLWithPath: path))
+                }
+                let tarball = staging + ".tar.gz"
+                let tar = try await Shell().run("/bin/tar", ["-czf", tarball, "-C", staging, "."])
+                #expect(tar.succeeded)
+                data = try Data(contentsOf: URL(fileURLWithPath: tarball))
+            }
+            let path = String(artifact.url.dropFirst(server.base.count + 1))
+            try server.put(path, data)
+            switch artifact.checksum {
+            case .digestFile(let url):
+                try server.put(String(url.dropFirst(server.base.count + 1)), Data(Self.hex(data).utf8))
+            case .sumsList(let url, let name):
+                lists[url, default: ""] += "\(Self.hex(data))  \(name)\n"
+            }
+        }
+        for (url, text) in lists { try server.put(String(url.dropFirst(server.base.count + 1)), Data(text.utf8)) }
+    }
+
+    func putConstants(_ kubernetes: String, etcd: String, pause: String, on server: Server) throws {
+        try server.put("raw.githubusercontent.com/kubernetes/kubernetes/\(kubernetes)/cmd/kubeadm/app/constants/constants.go",
+                       Data("const (\n\tDefaultEtcdVersion = \"\(etcd)-0\"\n\t// PauseVersion indicates the default pause image version for kubeadm\n\tPauseVersion = \"\(pause)\"\n)\n".utf8))
+    }
+
+    func v(_ major: Int, _ minor: Int, _ patch: Int) -> KubernetesVersion { KubernetesVersion(major, minor, patch) }
+
+    /// The steps `setup` takes (SetupCommand.install): resolve, list, install, pin.
+    func setUp(_ given: KubernetesVersion?, server: Server, said: Reports.Lines) async throws -> (ReleaseVersions, [String]) {
+        var result: (ReleaseVersions, [String])?
+        try await withDownloader(timeout: 10) { downloader in
+            let installer = ReleaseInstaller(cache: folder + "/cache", mirror: server.base, from: nil, say: { said.add($0) }, progress: { _ in })
+            let versions = try await installer.resolveVersions(given, downloader: downloader)
+            let warnings = try await installer.install(ReleaseArtifacts.list(versions, mirror: server.base), into: folder + "/bin", downloader: downloader)
+            try installer.pin(versions, binDir: folder + "/bin")
+            result = (versions, warnings)
+        }
+        return try #require(result)
+    }
+
+    @Test func setupInstallsTheMatrixVersionsFor135And137() async throws {
+        for (release, etcd, expected) in [
+            ("v1.35.2", "3.6.6", ReleaseVersions(kubernetes: v(1, 35, 2), etcd: v(3, 6, 6), containerd: v(2, 2, 9), runc: v(1, 3, 6),
+                                                 cni: v(1, 9, 1), crictl: v(1, 35, 0), pause: "3.10.1")),
+            ("v1.37.0", "3.7.0", ReleaseVersions(kubernetes: v(1, 37, 0), etcd: v(3, 7, 0), containerd: v(2, 3, 6), runc: v(1, 4, 3),
+                                                 cni: v(1, 9, 1), crictl: v(1, 37, 0), pause: "3.10.2")),
+        ] {
+            let server = try Server()
+            defer { withExtendedLifetime(server) {} }
+            try? FileManager.default.removeItem(atPath: folder)
+            try server.put("dl.k8s.io/release/stable.txt", Data("\(release)\n".utf8))
+            try putConstants(release, etcd: etcd, pause: expected.pause, on: server)
+            try await publish(expected, on: server)
+            let said = Reports.Lines()
+            let (versions, warnings) = try await setUp(nil, server: server, said: said)
+            #expect(versions == expected, "\(release)")
+            #expect(warnings.isEmpty)
+            #expect(!said.all.contains { $0.hasPrefix("no row") }, "\(release) has a row")
+            let c = expected.containerd
+            #expect(server.requests.contains { $0.hasPrefix("/github.com/containerd/containerd/releases/download/v\(c.major).\(c.minor).\(c.patch)/containerd-\(c.major).\(c.minor).\(c.patch)-linux-") })
+            #expect(server.requests.contains { $0.hasPrefix("/github.com/opencontainers/runc/releases/download/\(expected.runc)/runc.") })
+            #expect(String(decoding: FileManager.default.contents(atPath: folder + "/bin/containerd") ?? Data(), as: UTF8.self)
+                        .contains("containerd-\(c.major).\(c.minor).\(c.patch)-linux"))
+            #expect(ReleaseInstaller.recordedVersions(in: folder + "/bin", for: expected.kubernetes)?.pause == expected.pause,
+                    "the node finds kubeadm's pause tag beside the binaries")
+        }
+    }
+
+    @Test func releaseDayWithoutCrictlInstallsThePreviousOneWithAWarning() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        let release = ReleaseVersions.companions(for: v(1, 37, 0))
+        try server.put("dl.k8s.io/release/stable.txt", Data("v1.37.0\n".utf8))
+        try putConstants("v1.37.0", etcd: "3.7.0", pause: "3.10.2", on: server)
+        // cri-tools has not tagged v1.37.0 yet; v1.36.0 is out.
+        try await publish(release, on: server, missing: ["crictl-v1.37.0"], crictlAlso: [v(1, 36, 0)])
+        let said = Reports.Lines()
+        let (versions, warnings) = try await setUp(nil, server: server, said: said)
+        #expect(versions.crictl == v(1, 37, 0), "the release's own crictl stays pinned: a later setup tries it again")
+        #expect(warnings == ["crictl-v1.37.0-linux-\(ReleaseArtifacts.hostArchitecture).tar.gz is not published (yet): installed "
+                             + "crictl-v1.36.0-linux-\(ReleaseArtifacts.hostArchitecture).tar.gz instead. crictl is optional; a later setup tries "
+                             + "crictl-v1.37.0-linux-\(ReleaseArtifacts.hostArchitecture).tar.gz again"])
+        #expect(said.all.filter { $0.hasPrefix("warning: ") }.count == 1)
+        let crictl = String(decoding: FileManager.default.contents(atPath: folder + "/bin/crictl") ?? Data(), as: UTF8.self)
+        #expect(crictl.contains("crictl-v1.36.0"), "the fallback crictl is installed")
+        #expect(FileManager.default.isExecutableFile(atPath: folder + "/bin/kubelet"), "the rest is installed as usual")
+        #expect(server.requests.contains { $0.contains("/v1.37.0/crictl-v1.37.0-linux-") }, "the release's own was asked for first")
+    }
+
+    @Test func noCrictlAtAllIsStillASuccessButAMissingRequiredFileFails() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        let release = ReleaseVersions.companions(for: v(1, 37, 0))
+        try await publish(release, on: server, missing: ["crictl-"])
+        let said = Reports.Lines()
+        let (_, warnings) = try await setUp(v(1, 37, 0), server: server, said: said)
+        #expect(warnings.count == 1 && warnings[0].contains("crictl not installed. It is optional"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "/bin/crictl"))
+        #expect(server.requests.filter { $0.contains("/kubernetes-sigs/cri-tools/") }.count == 4, "its own and three fallbacks, once each")
+
+        let broken = try Server()
+        defer { withExtendedLifetime(broken) {} }
+        try await publish(release, on: broken, missing: ["runc"])
+        try await withDownloader(timeout: 10) { downloader in
+            let installer = ReleaseInstaller(cache: folder + "/cache2", mirror: broken.base, from: nil, say: { _ in }, progress: { _ in })
+            await #expect(throws: DownloadError.self, "runc is required: its 404 fails setup") {
+                try await installer.install(ReleaseArtifacts.list(release, mirror: broken.base), into: folder + "/bin2", downloader: downloader)
+            }
+        }
+    }
+
+    @Test func aReleaseNewerThanTheMatrixUsesTheNewestRowAndSaysSoOnce() async throws {
+        let server = try Server()
+        defer { withExtendedLifetime(server) {} }
+        try server.put("dl.k8s.io/release/stable.txt", Data("v1.38.0\n".utf8))
+        try putConstants("v1.38.0", etcd: "3.7.1", pause: "3.10.2", on: server)
+        let expected = ReleaseVersions(kubernetes: v(1, 38, 0), etcd: v(3, 7, 1), containerd: v(2, 3, 6), runc: v(1, 4, 3),
+                                       cni: v(1, 9, 1), crictl: v(1, 38, 0), pause: "3.10.2")
+        try await publish(expected, on: server)
+        let said = Reports.Lines()
+        let (versions, _) = try await setUp(nil, server: server, said: said)
+        #expect(versions == expected, "1.37's row, kubeadm's etcd for 1.38, crictl of 1.38")
+        #expect(said.all.filter { $0.contains("no row for") } == ["no row for 1.38: using 1.37's companions"])
+    }
+
     final class Reports: @unchecked Sendable {
+        final class Lines: @unchecked Sendable {
+            let lock = NSLock()
+            var lines: [String] = []
+            func add(_ line: String) { lock.withLock { lines.append(line) } }
+            var all: [String] { lock.withLock { lines } }
+        }
+
         let lock = NSLock()
         var all: [Downloader.Progress] = []
         func add(_ progress: Downloader.Progress) { lock.withLock { all.append(progress) } }

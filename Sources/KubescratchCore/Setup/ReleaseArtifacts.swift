@@ -19,6 +19,10 @@ public struct Artifact: Sendable, Equatable {
     public var extract: [String: String]
     /// For a bare binary: its name in the bin folder.
     public var installAs: String?
+    /// Not needed to run the tutorial (crictl is for looking around): a missing file is a warning, not a failed setup.
+    public var optional = false
+    /// For an optional file: the releases to try instead, in order, when this one is not published (yet).
+    public var fallbacks: [Artifact] = []
 }
 
 public struct ReleaseVersions: Sendable, Equatable, Codable {
@@ -28,57 +32,61 @@ public struct ReleaseVersions: Sendable, Equatable, Codable {
     public var runc: KubernetesVersion
     public var cni: KubernetesVersion
     public var crictl: KubernetesVersion
+    /// The pause image tag ("3.10.1"), used with `--images registry`.
+    public var pause: String
 
-    /// Companions for a release when nothing better is known (no network, or `--from`). `setup` prefers
-    /// the etcd that kubeadm pins for the very release (`KubeadmConstants`). kubeadm pairs etcd 3.4.13 with
-    /// 1.20–1.21, 3.5 with 1.22–1.33 and 3.6 from 1.34 (docs/components.md §1.2; kubeadm's constants). containerd 2.1.4 is the release components.md
-    /// cites; runc 1.3.3 and CNI plugins 1.8.0 are releases other projects pair with containerd 2.1 and
-    /// Kubernetes 1.34. crictl follows the Kubernetes minor (cri-tools cuts a vX.Y.0 per minor).
-    /// `setup --etcd/--containerd/--runc/--cni/--crictl` override each.
+    /// Companions for a release from `CompanionMatrix` (its row, or the nearest row for a minor it does not know).
+    /// `setup` prefers the etcd and pause that kubeadm pins for the very release (`KubeadmConstants`);
+    /// `setup --etcd/--containerd/--runc/--cni/--crictl` override each. crictl follows the release's own minor.
     public static func companions(for kubernetes: KubernetesVersion) -> ReleaseVersions {
-        ReleaseVersions(
-            kubernetes: kubernetes,
-            etcd: kubernetes.isAtLeast(1, 34) ? KubernetesVersion(3, 6, 5)
-                : kubernetes.isAtLeast(1, 22) ? KubernetesVersion(3, 5, 21) : KubernetesVersion(3, 4, 13),
-            containerd: KubernetesVersion(2, 1, 4),
-            runc: KubernetesVersion(1, 3, 3),
-            cni: KubernetesVersion(1, 8, 0),
-            crictl: KubernetesVersion(kubernetes.major, kubernetes.minor, 0))
+        let row = CompanionMatrix.row(for: kubernetes)
+        return ReleaseVersions(kubernetes: kubernetes, etcd: row.etcd, containerd: row.containerd, runc: row.runc, cni: row.cni,
+                               crictl: KubernetesVersion(kubernetes.major, kubernetes.minor, 0), pause: row.pause)
     }
 
-    /// The pin file: one "name vX.Y.Z" line per component, so a later `setup` installs exactly the same.
+    /// The pin file: one "name version" line per component, so a later `setup` installs exactly the same.
     public var pinText: String {
         [("kubernetes", kubernetes), ("etcd", etcd), ("containerd", containerd), ("runc", runc), ("cni", cni), ("crictl", crictl)]
-            .map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n"
+            .map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\npause \(pause)\n"
     }
 
-    /// Reads a pin file; a file from before companions were pinned (only the Kubernetes version) gets the table's.
+    /// Reads a pin file; what an older file lacks (only the Kubernetes version, or no pause) comes from the matrix.
     public init?(pinText text: String) {
         var found: [String: KubernetesVersion] = [:]
+        var pause: String?
         for line in text.split(separator: "\n") {
             let words = line.split(separator: " ")
-            if words.count == 2, let version = KubernetesVersion(parsing: String(words[1])) { found[String(words[0])] = version }
+            guard words.count == 2 else { continue }
+            if words[0] == "pause" {
+                pause = String(words[1])
+            } else if let version = KubernetesVersion(parsing: String(words[1])) {
+                found[String(words[0])] = version
+            }
         }
         let kubernetes = found["kubernetes"] ?? KubernetesVersion(parsing: text)
         guard let kubernetes else { return nil }
         let table = Self.companions(for: kubernetes)
         self.init(kubernetes: kubernetes, etcd: found["etcd"] ?? table.etcd, containerd: found["containerd"] ?? table.containerd,
-                  runc: found["runc"] ?? table.runc, cni: found["cni"] ?? table.cni, crictl: found["crictl"] ?? table.crictl)
+                  runc: found["runc"] ?? table.runc, cni: found["cni"] ?? table.cni, crictl: found["crictl"] ?? table.crictl,
+                  pause: pause ?? table.pause)
     }
 
     public init(kubernetes: KubernetesVersion, etcd: KubernetesVersion, containerd: KubernetesVersion,
-                runc: KubernetesVersion, cni: KubernetesVersion, crictl: KubernetesVersion) {
+                runc: KubernetesVersion, cni: KubernetesVersion, crictl: KubernetesVersion, pause: String? = nil) {
         self.kubernetes = kubernetes
         self.etcd = etcd
         self.containerd = containerd
         self.runc = runc
         self.cni = cni
         self.crictl = crictl
+        self.pause = pause ?? CompanionMatrix.row(for: kubernetes).pause
     }
 }
 
 /// kubeadm's constants for a release (`cmd/kubeadm/app/constants/constants.go` at the release tag) name the
 /// etcd version that release is tested with: `DefaultEtcdVersion = "3.6.5-0"` (the `-0` is the image revision).
+/// The same file names the pause image tag: `PauseVersion = "3.10.1"`. In 1.20 and before, PauseVersion lived in
+/// constants_unix.go instead (moved in 1.21, k/k commit 8946f267), so this file has none and the matrix's is used.
 public enum KubeadmConstants {
     public static func url(for kubernetes: KubernetesVersion, mirror: String?) -> String {
         (mirror.map { "\($0)/raw.githubusercontent.com" } ?? "https://raw.githubusercontent.com")
@@ -86,11 +94,21 @@ public enum KubeadmConstants {
     }
 
     public static func defaultEtcdVersion(in source: String) -> KubernetesVersion? {
+        quotedValue(of: "DefaultEtcdVersion", in: source).flatMap(KubernetesVersion.init(parsing:))
+    }
+
+    /// The tag as written ("3.10", not "3.10.0": the image is looked up by exactly this tag).
+    public static func pauseVersion(in source: String) -> String? {
+        quotedValue(of: "PauseVersion", in: source).flatMap { $0.isEmpty || !$0.allSatisfy { $0.isNumber || $0 == "." } ? nil : $0 }
+    }
+
+    /// The string of a `Name = "value"` line (the first one: the constant, not a later mention).
+    static func quotedValue(of name: String, in source: String) -> String? {
         for line in source.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard trimmed.hasPrefix("DefaultEtcdVersion"), let open = trimmed.firstIndex(of: "\"") else { continue }
-            let value = trimmed[trimmed.index(after: open)...].prefix(while: { $0 != "\"" })
-            return KubernetesVersion(parsing: String(value))
+            guard trimmed.hasPrefix(name), trimmed.dropFirst(name.count).first.map({ $0 == " " || $0 == "=" }) == true,
+                  let open = trimmed.firstIndex(of: "\"") else { continue }
+            return String(trimmed[trimmed.index(after: open)...].prefix(while: { $0 != "\"" }))
         }
         return nil
     }
@@ -142,12 +160,23 @@ public enum ReleaseArtifacts {
                                   checksum: .digestFile(url: gh("/containernetworking/plugins/releases/download/\(cni)/\(cniTarball).sha256")),
                                   extract: Dictionary(uniqueKeysWithValues: BinaryPaths.requiredCNIPlugins.map { ("./\($0)", "cni/\($0)") }),
                                   installAs: nil))
-        let crictl = "v\(versions.crictl.major).\(versions.crictl.minor).\(versions.crictl.patch)"
-        let crictlTarball = "crictl-\(crictl)-linux-\(architecture).tar.gz"
-        artifacts.append(Artifact(group: .crictl, name: crictlTarball, url: gh("/kubernetes-sigs/cri-tools/releases/download/\(crictl)/\(crictlTarball)"),
-                                  checksum: .digestFile(url: gh("/kubernetes-sigs/cri-tools/releases/download/\(crictl)/\(crictlTarball).sha256")),
-                                  extract: ["crictl": "crictl"], installAs: nil))
+        func crictl(_ version: KubernetesVersion) -> Artifact {
+            let tag = "v\(version.major).\(version.minor).\(version.patch)"
+            let tarball = "crictl-\(tag)-linux-\(architecture).tar.gz"
+            return Artifact(group: .crictl, name: tarball, url: gh("/kubernetes-sigs/cri-tools/releases/download/\(tag)/\(tarball)"),
+                            checksum: .digestFile(url: gh("/kubernetes-sigs/cri-tools/releases/download/\(tag)/\(tarball).sha256")),
+                            extract: ["crictl": "crictl"], installAs: nil, optional: true)
+        }
+        var crictlArtifact = crictl(versions.crictl)
+        crictlArtifact.fallbacks = crictlFallbacks(below: versions.crictl).map(crictl)
+        artifacts.append(crictlArtifact)
         return artifacts
+    }
+
+    /// cri-tools tags `vX.Y.0` by hand, sometimes days after Kubernetes X.Y.0 (kubernetes-sigs/cri-tools: RELEASE.md;
+    /// v1.37.0 came after Kubernetes 1.37.0, cri-tools#2146): the `.0` of the three minors before, newest first.
+    public static func crictlFallbacks(below version: KubernetesVersion) -> [KubernetesVersion] {
+        (1...3).compactMap { back in version.minor - back >= 0 ? KubernetesVersion(version.major, version.minor - back, 0) : nil }
     }
 
     /// The digest in a checksum file: the first hex word, or the one on the line naming `name`.
