@@ -106,6 +106,10 @@ public struct ComponentPlanner: Sendable {
 
     /// containerd 2.x, config version 3: the CRI plugin is split into images and runtime
     /// (containerd/containerd docs/cri/config.md). 2.1 replaced the CNI `bin_dir` with `bin_dirs` (PR #11311).
+    /// containerd 2.x defaults that reach outside our folders are decided in the file, each with its reason.
+    /// Left as they are: the registry `config_path` (empty: no host certs.d is read), the stream server
+    /// (127.0.0.1, a free port), the ttrpc socket (beside ours). Not configurable in released 2.x: the shims'
+    /// sockets in /run/containerd/s (pkg/shim/util_unix.go); reset removes /run/containerd only if it made it.
     public func containerdConfigV3() -> String {
         """
         version = 3
@@ -123,6 +127,15 @@ public struct ComponentPlanner: Sendable {
           [plugins.'io.containerd.cri.v1.runtime']
             netns_mounts_under_state_dir = true
             restrict_oom_score_adj = true
+            # off: containerd would load its AppArmor profile into the host kernel, where it outlives reset
+            # and is shared with a system containerd; no pod here asks for a profile
+            disable_apparmor = true
+            # off: CDI reads device specs from the host's /etc/cdi and /var/run/cdi; no pod here uses devices
+            enable_cdi = false
+            # off, as in containerd 1.x: no per-pod sysctl writes, which fail on kernels before 4.11 and where
+            # /proc/sys is read-only; our pods run as root and need neither
+            enable_unprivileged_ports = false
+            enable_unprivileged_icmp = false
             [plugins.'io.containerd.cri.v1.runtime'.containerd]
               default_runtime_name = "runc"
               [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
@@ -135,6 +148,14 @@ public struct ComponentPlanner: Sendable {
               conf_dir = "\(layout.cniConfDir)"
           [plugins.'io.containerd.internal.v1.opt']
             path = "\(layout.containerdOpt)"
+          # off: 2.x enables NRI by default on /var/run/nri/nri.sock, removing a socket already there, and runs the
+          # host's /opt/nri/plugins; that would take over the NRI of Docker or a system containerd (containerd
+          # docs/NRI.md: two NRI-enabled runtimes cannot share the default socket)
+          [plugins.'io.containerd.nri.v1.nri']
+            disable = true
+          # image verifiers run on every pull; the default folder is the host's /opt/containerd/image-verifier/bin
+          [plugins.'io.containerd.image-verifier.v1.bindir']
+            bin_dir = "\(layout.containerdOpt)/image-verifier/bin"
 
         """
     }
@@ -208,6 +229,12 @@ public struct ComponentPlanner: Sendable {
         )
     }
 
+    /// cgroup v1 is in maintenance from 1.31 (the field appears), and from 1.35 the kubelet refuses it unless told
+    /// otherwise (failCgroupV1 defaults to true, KEP-5573): on a v1 host the kubelet config says so. doctor reads this.
+    public static func setsFailCgroupV1False(kubernetes: KubernetesVersion, cgroupVersion: Int) -> Bool {
+        kubernetes.isAtLeast(1, 31) && cgroupVersion == 1
+    }
+
     public func kubeletConfig(mode: KubeletMode) -> String {
         var lines = [
             "apiVersion: kubelet.config.k8s.io/v1beta1",
@@ -220,8 +247,7 @@ public struct ComponentPlanner: Sendable {
                 "oomScoreAdj: 0",
             ]
         }
-        if version.isAtLeast(1, 31) && facts.cgroupVersion == 1 {
-            // cgroup v1 is in maintenance; from 1.35 the kubelet refuses it unless told otherwise.
+        if Self.setsFailCgroupV1False(kubernetes: version, cgroupVersion: facts.cgroupVersion) {
             lines.append("failCgroupV1: false")
         }
         lines += [

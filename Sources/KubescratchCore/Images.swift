@@ -25,6 +25,19 @@ public struct ImageSet: Sendable, Equatable, Codable {
     }
 }
 
+/// The local images copy busybox into themselves, so it must run without the host's libraries.
+public enum StaticExecutable {
+    /// How much of the file's start is read: the program headers, and so the loader's name, sit there.
+    public static let headLength = 4096
+
+    /// A dynamic executable names its loader (PT_INTERP, "ld-linux…" or "ld-musl…") near the start of the file.
+    public static func isStatic(head: [UInt8]) -> Bool {
+        guard !head.isEmpty else { return false }
+        let text = String(decoding: head.prefix(headLength), as: UTF8.self)
+        return !text.contains("ld-linux") && !text.contains("ld-musl")
+    }
+}
+
 /// What `run` remembers between invocations, so `run` continues and `stage N` knows how far the node is.
 public struct TutorialProgress: Codable, Sendable, Equatable {
     /// The last stage whose steps all passed; 0 before stage 1.

@@ -33,7 +33,17 @@ public enum HostInspector {
             systemContainerd: HTTPProbe.unixSocketAccepts("/run/containerd/containerd.sock"),
             freeDiskBytes: freeBytes(near: stateRoot), versions: versions, kubectlVersion: kubectl,
             cniBinDir: binaries.cniBinDir,
-            cniPluginsFound: Set(BinaryPaths.requiredCNIPlugins.filter { FileManager.default.isExecutableFile(atPath: "\(binaries.cniBinDir)/\($0)") }))
+            cniPluginsFound: Set(BinaryPaths.requiredCNIPlugins.filter { FileManager.default.isExecutableFile(atPath: "\(binaries.cniBinDir)/\($0)") }),
+            busyboxStatic: programs["busybox"].flatMap(isStatic),
+            hostNRISocket: FileManager.default.fileExists(atPath: "/var/run/nri/nri.sock"))
+    }
+
+    /// The same rule ImageBuilder applies before it copies busybox into the images; nil when unreadable.
+    static func isStatic(_ path: String) -> Bool? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: StaticExecutable.headLength), !head.isEmpty else { return nil }
+        return StaticExecutable.isStatic(head: Array(head))
     }
 
     static func cgroupControllers() -> [String] {

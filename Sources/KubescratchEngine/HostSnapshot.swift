@@ -8,11 +8,23 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
     public var existingPaths: [String]
     public var sysctls: [String: String]
     public var chains: [String]
+    /// The host paths this snapshot looked at; nil in a snapshot taken before the list had `addedLater`.
+    public var checkedPaths: [String]? = nil
+
+    /// Paths added to `hostPaths` after snapshots were first written: an older snapshot does not know whether they were there.
+    static let addedLater = ["/var/run/nri"]
+
+    /// Whether a path missing from `existingPaths` really was absent before the first component started.
+    public func knewAbsent(_ path: String) -> Bool {
+        !existingPaths.contains(path) && (checkedPaths?.contains(path) ?? !Self.addedLater.contains(path))
+    }
 
     /// Paths outside our state folder that the components create themselves, whatever they are told.
+    /// /var/run/nri: a containerd 2.x run with NRI on (someone's own config through --bin-dir) creates it; ours has
+    /// NRI off. /run/containerd holds the shims' sockets (/run/containerd/s), which no config moves.
     public static let hostPaths = [
         "/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/var/lib/cni", "/run/containerd",
-        "/usr/libexec/kubernetes", "/run/mount", "/etc/kubernetes",
+        "/usr/libexec/kubernetes", "/run/mount", "/etc/kubernetes", "/var/run/nri",
     ]
     public static let sysctlNames = [
         "kernel/panic", "kernel/panic_on_oops", "vm/overcommit_memory", "net/ipv4/ip_forward",
@@ -27,7 +39,7 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
             }
         }
         return HostSnapshot(existingPaths: hostPaths.filter { FileManager.default.fileExists(atPath: $0) },
-                            sysctls: sysctls, chains: IPTables.ourChainsPresent())
+                            sysctls: sysctls, chains: IPTables.ourChainsPresent(), checkedPaths: hostPaths)
     }
 
     public static func recordIfAbsent(layout: StateLayout) throws {

@@ -68,11 +68,10 @@ public struct ImageBuilder: Sendable {
         try fm.createDirectory(atPath: "\(layout)/blobs/sha256", withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: work) }
 
-        guard let binary = fm.contents(atPath: busybox), !binary.isEmpty else { throw BuildError.notStatic(busybox) }
-        // A dynamic busybox would need the host's libc inside the image.
-        // A dynamic executable names its loader (PT_INTERP) near the start of the file.
-        let head = String(decoding: binary.prefix(4096), as: UTF8.self)
-        if head.contains("ld-linux") || head.contains("ld-musl") { throw BuildError.notStatic(busybox) }
+        // A dynamic busybox would need the host's libc inside the image. doctor checks the same rule.
+        guard let binary = fm.contents(atPath: busybox), StaticExecutable.isStatic(head: Array(binary.prefix(StaticExecutable.headLength))) else {
+            throw BuildError.notStatic(busybox)
+        }
         fm.createFile(atPath: "\(rootfs)/bin/busybox", contents: binary, attributes: [.posixPermissions: 0o755])
         for applet in ["sh", "sleep", "httpd", "ls", "cat", "wget", "ip", "hostname"] {
             try fm.createSymbolicLink(atPath: "\(rootfs)/bin/\(applet)", withDestinationPath: "busybox")

@@ -73,8 +73,10 @@ public struct Reset: Sendable {
                     try? value.write(toFile: path, atomically: false, encoding: .utf8)
                 }
             }
-            for path in HostSnapshot.hostPaths where !snapshot.existingPaths.contains(path) && FileManager.default.fileExists(atPath: path) {
+            for path in HostSnapshot.hostPaths where snapshot.knewAbsent(path) && FileManager.default.fileExists(atPath: path) {
                 if path == "/run/containerd", otherContainerdUses(path) { continue }
+                // Made after our snapshot but served by someone else (a system runtime started since): theirs.
+                if path == "/var/run/nri", otherContainerdUses(path) || HTTPProbe.unixSocketAccepts("/var/run/nri/nri.sock") { continue }
                 say("remove \(path) (created by the components)")
                 try? FileManager.default.removeItem(atPath: path)
             }

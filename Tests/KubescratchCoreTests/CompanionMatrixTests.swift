@@ -1,7 +1,8 @@
 import KubescratchCore
 import Testing
 
-/// The matrix pinned for several minors, and its fallback for minors it does not know.
+/// The matrix pinned for several minors, its fallback for minors it does not know, and the promise that setup
+/// and doctor read the same rows (setup's choice always passes doctor).
 @Suite struct CompanionMatrixTests {
     func v(_ major: Int, _ minor: Int, _ patch: Int) -> KubernetesVersion { KubernetesVersion(major, minor, patch) }
 
@@ -45,6 +46,14 @@ import Testing
         // 1.3.3: tmpfs mode= regression (fixed in 1.3.4); 1.3.4 and 1.4.0: spurious "cannot start a container that has stopped".
         let regressions = [v(1, 3, 3), v(1, 3, 4), v(1, 4, 0)]
         #expect(CompanionMatrix.rows.allSatisfy { !regressions.contains($0.runc) })
+    }
+
+    @Test func setupsChoicePassesDoctorOnEveryRow() {
+        for row in CompanionMatrix.rows {
+            #expect(row.supportsContainerd(row.containerd), "\(row.kubernetes.minorRelease)")
+            #expect(Doctor.judgeContainerd(row.containerd, kubelet: row.kubernetes).status == .pass, "\(row.kubernetes.minorRelease)")
+            #expect(Doctor.judgeEtcd(row.etcd, server: row.kubernetes).status == .pass, "\(row.kubernetes.minorRelease)")
+        }
     }
 
     @Test func supportedMeansAListedLineAtOrAboveItsOldestPatch() {
@@ -95,5 +104,13 @@ import Testing
         let read = try #require(ReleaseVersions(pinText: versions.pinText))
         #expect(read.pause == "3.10")
         #expect(ReleaseVersions(pinText: "kubernetes v1.36.0\netcd v3.6.11\n")?.pause == "3.10.2", "an older pin gets the matrix's")
+    }
+
+    @Test func aStaticExecutableNamesNoLoader() {
+        let elf: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + Array(repeating: 0, count: 64)
+        #expect(StaticExecutable.isStatic(head: elf))
+        #expect(!StaticExecutable.isStatic(head: elf + Array("/lib64/ld-linux-x86-64.so.2".utf8)))
+        #expect(!StaticExecutable.isStatic(head: elf + Array("/lib/ld-musl-x86_64.so.1".utf8)))
+        #expect(!StaticExecutable.isStatic(head: []), "an empty file is no busybox")
     }
 }

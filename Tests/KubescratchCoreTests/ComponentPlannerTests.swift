@@ -133,6 +133,21 @@ import Testing
         #expect(v20.contains("bin_dir = \"/usr/lib/cni\""))
     }
 
+    /// containerd 2.x defaults that would reach the host, turned off in the v3 file (containerd 1.x has them off).
+    @Test func containerd2LeavesTheHostsNRIAppArmorAndCDIAlone() {
+        let v3 = v134.containerdConfigV3()
+        #expect(v3.contains("  [plugins.'io.containerd.nri.v1.nri']\n    disable = true\n"))
+        #expect(v3.contains("    disable_apparmor = true\n"))
+        #expect(v3.contains("    enable_cdi = false\n"))
+        #expect(v3.contains("    enable_unprivileged_ports = false\n") && v3.contains("    enable_unprivileged_icmp = false\n"))
+        #expect(v3.contains("  [plugins.'io.containerd.image-verifier.v1.bindir']\n    bin_dir = \"/var/lib/kubescratch/containerd/opt/image-verifier/bin\"\n"))
+        // The runtime keys sit in the CRI runtime table, before the next table starts.
+        let runtime = v3.components(separatedBy: "[plugins.'io.containerd.cri.v1.runtime']\n")[1].components(separatedBy: "[plugins.")[0]
+        #expect(runtime.contains("disable_apparmor = true") && runtime.contains("enable_cdi = false"))
+        let v2 = v120.containerdConfigV2()
+        #expect(!v2.contains("nri") && !v2.contains("apparmor"), "the v2 file (containerd 1.x) is unchanged")
+    }
+
     @Test func everyDaemonGetsTheMetadataSafetyVariable() {
         for component in ComponentID.allCases {
             #expect(v120.plan(component).environment["AWS_EC2_METADATA_DISABLED"] == "true", "\(component.name)")

@@ -19,11 +19,15 @@ public struct HostReport: Sendable, Equatable {
     /// The CNI plugins folder the node will use, and the required plugins found executable there.
     public var cniBinDir: String
     public var cniPluginsFound: Set<String>
+    /// Whether the busybox found is static (`StaticExecutable`); nil when none was found or it could not be read.
+    public var busyboxStatic: Bool?
+    /// Someone's NRI socket at /var/run/nri/nri.sock (a Docker or system containerd 2.x).
+    public var hostNRISocket: Bool
 
     public init(os: String, architecture: String, isRoot: Bool, cgroupVersion: Int, cgroupControllers: [String], swapDevices: Int,
                 ipForward: Bool?, bridgeNetfilterLoaded: Bool, programsFound: [String: String], portHolders: [Int: String],
                 systemContainerd: Bool, freeDiskBytes: Int64?, versions: [String: KubernetesVersion], kubectlVersion: KubernetesVersion?,
-                cniBinDir: String, cniPluginsFound: Set<String>) {
+                cniBinDir: String, cniPluginsFound: Set<String>, busyboxStatic: Bool? = nil, hostNRISocket: Bool = false) {
         self.os = os
         self.architecture = architecture
         self.isRoot = isRoot
@@ -40,6 +44,8 @@ public struct HostReport: Sendable, Equatable {
         self.kubectlVersion = kubectlVersion
         self.cniBinDir = cniBinDir
         self.cniPluginsFound = cniPluginsFound
+        self.busyboxStatic = busyboxStatic
+        self.hostNRISocket = hostNRISocket
     }
 }
 
@@ -78,12 +84,16 @@ public enum Doctor {
             "run kubescratch with sudo: it starts containerd and the kubelet, creates a bridge, mounts and iptables rules")
 
         let kubernetes = report.versions["kubelet"]
-        if report.cgroupVersion == 1 {
-            let refuses = kubernetes.map { $0.isAtLeast(1, 35) } ?? false
-            add("cgroups", refuses ? .warn : .pass, "cgroup v1",
-                "Kubernetes 1.35+ refuses cgroup v1 unless the kubelet config sets failCgroupV1: false (kubescratch sets it on v1 hosts); move to cgroup v2 when you can")
+        if report.cgroupVersion == 1, let kubernetes, kubernetes.isAtLeast(1, 35) {
+            // From 1.35 the kubelet refuses cgroup v1 unless its config sets failCgroupV1: false (KEP-5573).
+            if ComponentPlanner.setsFailCgroupV1False(kubernetes: kubernetes, cgroupVersion: report.cgroupVersion) {
+                add("cgroups", .pass, "cgroup v1: the kubelet \(kubernetes.minorRelease) refuses it by default; kubescratch's kubelet config sets failCgroupV1: false")
+            } else {
+                add("cgroups", .fail, "cgroup v1: the kubelet \(kubernetes.minorRelease) refuses it (failCgroupV1 defaults to true)",
+                    "boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1), or use Kubernetes 1.34 or older")
+            }
         } else {
-            add("cgroups", .pass, "cgroup v2")
+            add("cgroups", .pass, report.cgroupVersion == 1 ? "cgroup v1" : "cgroup v2")
         }
         let needed = ["cpu", "memory", "pids"]
         let missingControllers = needed.filter { !report.cgroupControllers.contains($0) }
@@ -100,11 +110,17 @@ public enum Doctor {
         }
         add("br_netfilter", report.bridgeNetfilterLoaded ? .pass : .warn, report.bridgeNetfilterLoaded ? "loaded" : "not loaded",
             "pods reaching Services through the bridge need it: modprobe br_netfilter")
-        for tool in ["iptables", "ip", "tar", "busybox"] {
+        for tool in ["iptables", "ip", "tar"] {
             let path = report.programsFound[tool]
-            add(tool, path == nil ? (tool == "busybox" ? .warn : .fail) : .pass, path ?? "not found",
-                tool == "busybox" ? "building images without a registry needs a static busybox: apt-get install busybox-static"
-                    : "install it: apt-get install \(tool == "ip" ? "iproute2" : tool)")
+            add(tool, path == nil ? .fail : .pass, path ?? "not found", "install it: apt-get install \(tool == "ip" ? "iproute2" : tool)")
+        }
+        // The default (--images local) builds the pod images from busybox: without a static one that build fails.
+        let busyboxFix = "the default local images are built from a static busybox: apt-get install busybox-static (or run with --images registry)"
+        switch (report.programsFound["busybox"], report.busyboxStatic) {
+        case (nil, _): add("busybox", .fail, "not found", busyboxFix)
+        case (let path?, true?): add("busybox", .pass, "\(path) (static)")
+        case (let path?, false?): add("busybox", .fail, "\(path) is dynamically linked", busyboxFix)
+        case (let path?, nil): add("busybox", .fail, "\(path) cannot be read", busyboxFix)
         }
         add("conntrack", report.programsFound["conntrack"] == nil ? .warn : .pass, report.programsFound["conntrack"] ?? "not found",
             "optional, to look at kube-proxy's connections: apt-get install conntrack")
@@ -119,6 +135,10 @@ public enum Doctor {
         add("system containerd", report.systemContainerd ? .warn : .pass,
             report.systemContainerd ? "a containerd serves /run/containerd/containerd.sock" : "none on the default socket",
             "nothing to do: kubescratch runs its own containerd on its own socket and never touches that one")
+        // Ours never opens one: NRI is off in the config we write (ComponentPlanner) and off by default in containerd 1.x.
+        add("host NRI socket", .pass,
+            report.hostNRISocket ? "/var/run/nri/nri.sock belongs to another runtime: left alone (our containerd runs with NRI off)"
+                : "none at /var/run/nri/nri.sock (our containerd runs with NRI off)")
         if let free = report.freeDiskBytes {
             let gib = Double(free) / 1_073_741_824
             add("disk space", gib >= 2 ? .pass : .fail, String(format: "%.1f GiB free for the state folder", gib),
@@ -146,7 +166,7 @@ public enum Doctor {
     }
 
     /// Version skew rules: kubectl within one minor of the API server; kubelet and kube-proxy not newer than it;
-    /// etcd and containerd versions the release supports (docs/components.md §1.2).
+    /// etcd and containerd judged by the release's row of `CompanionMatrix` (docs/components.md §1.2).
     static func skew(_ report: HostReport) -> [DoctorResult] {
         var results: [DoctorResult] = []
         guard let server = report.versions["kube-apiserver"] else { return results }
@@ -162,23 +182,77 @@ public enum Doctor {
                                         fix: ok ? nil : "the \(agent) must not be newer than the API server: use binaries of one release"))
         }
         if let containerd = report.versions["containerd"] {
-            var problem: String?
-            if containerd.major < 1 || (containerd.major == 1 && containerd.minor < 6) {
-                problem = "containerd \(containerd) is too old: 1.6 or later"
-            } else if server.isAtLeast(1, 35) && containerd.major == 1 && containerd.minor < 7 {
-                problem = "Kubernetes \(server.minorRelease) supports containerd 1.7.28+ and 2.x"
-            } else if server.isAtLeast(1, 26) && containerd.major == 1 && containerd.minor == 6 && containerd.patch < 36 {
-                problem = "containerd \(containerd) works (CRI v1) but upstream recommends 1.6.36+ with Kubernetes \(server.minorRelease)"
-            }
-            results.append(DoctorResult(check: "containerd version", status: problem == nil ? .pass : .warn, found: "containerd \(containerd)",
-                                        fix: problem.map { "\($0): install a newer containerd or pass one in --bin-dir" }))
+            // The kubelet is the containerd's client; the API server stands in when no kubelet was found.
+            results.append(judgeContainerd(containerd, kubelet: report.versions["kubelet"] ?? server))
         }
         if let etcd = report.versions["etcd"] {
-            let old = etcd.major == 3 && etcd.minor < 5 && server.isAtLeast(1, 31)
-            let tooOld = etcd < KubernetesVersion(3, 4, 22)
-            results.append(DoctorResult(check: "etcd version", status: tooOld ? .fail : (old ? .warn : .pass), found: "etcd \(etcd)",
-                                        fix: tooOld ? "etcd 3.4.22 or later is required" : (old ? "etcd 3.4 works but is end-of-life; 3.5.13+ is better with Kubernetes \(server.minorRelease)" : nil)))
+            results.append(judgeEtcd(etcd, server: server))
         }
         return results
+    }
+
+    /// "Kubernetes 1.35", or "Kubernetes 1.38 (no row: 1.37's)" for a release newer than the matrix.
+    static func rowName(_ kubernetes: KubernetesVersion) -> String {
+        let row = CompanionMatrix.row(for: kubernetes)
+        return CompanionMatrix.hasRow(for: kubernetes) ? "Kubernetes \(kubernetes.minorRelease)"
+            : "Kubernetes \(kubernetes.minorRelease) (no row: \(row.kubernetes.minorRelease)'s)"
+    }
+
+    /// PASS inside upstream's list for the release, WARN outside it (naming the list), FAIL where it cannot work.
+    public static func judgeContainerd(_ containerd: KubernetesVersion, kubelet: KubernetesVersion) -> DoctorResult {
+        let row = CompanionMatrix.row(for: kubelet)
+        let list = "upstream's list for \(rowName(kubelet)): \(row.containerdSupportedText)"
+        let found = "containerd \(containerd), kubelet \(kubelet)"
+        func result(_ status: DoctorResult.Status, _ why: String, _ fix: String? = nil) -> DoctorResult {
+            DoctorResult(check: "containerd version", status: status, found: "\(found): \(why)", fix: status == .pass ? nil : fix)
+        }
+        let install = "install containerd \(row.containerd) (kubescratch setup --containerd v\(row.containerd.major).\(row.containerd.minor).\(row.containerd.patch)) or pass another in --bin-dir"
+        // containerd RELEASES.md: "CRI v1alpha2 is deprecated in v1.7 and is not present in containerd v2.0";
+        // kubelets before 1.23 speak only v1alpha2.
+        if containerd.major >= 2 && !kubelet.isAtLeast(1, 23) {
+            return result(.fail, "this kubelet speaks only CRI v1alpha2, which containerd 2.0 removed", install)
+        }
+        // Kubelets from 1.26 speak only CRI v1; containerd 1.4 and older serve only v1alpha2 (RELEASES.md).
+        if containerd < KubernetesVersion(1, 5, 0) && kubelet.isAtLeast(1, 26) {
+            return result(.fail, "this kubelet speaks only CRI v1, which containerd 1.4 and older lack", install)
+        }
+        // containerd 1.x lacks the CRI RuntimeConfig call; from 1.38 the kubelet no longer falls back to its own
+        // cgroupDriver (KEP-4033, deferred to 1.38 by kubernetes/enhancements#6087 and k/k#139121).
+        if containerd.major < 2 && kubelet.isAtLeast(1, 38) {
+            return result(.fail, "containerd 1.x lacks the CRI RuntimeConfig call, without which this kubelet does not start", install)
+        }
+        if row.supportsContainerd(containerd) { return result(.pass, "in \(list)") }
+        let fallbackNote = containerd.major < 2 && kubelet.isAtLeast(1, 36)
+            ? " (it runs through the kubelet's cgroupDriver fallback, which goes away in 1.38)" : ""
+        return result(.warn, "outside \(list)\(fallbackNote)", install)
+    }
+
+    /// The FAIL line is kubeadm's MinExternalEtcdVersion for the release: kubeadm refuses an older etcd. The
+    /// "minimum recommended etcd versions to run in production are 3.4.22+ and 3.5.6+" (Kubernetes docs, Operating
+    /// etcd clusters) is a WARN, and not below kubeadm's own pin: kubeadm 1.20 and 1.21 pin 3.4.13, which setup
+    /// installs, so doctor passes it there. (An earlier FAIL below 3.4.22 contradicted that pin.)
+    public static func judgeEtcd(_ etcd: KubernetesVersion, server: KubernetesVersion) -> DoctorResult {
+        let row = CompanionMatrix.row(for: server)
+        let found = "etcd \(etcd), API server \(server)"
+        func result(_ status: DoctorResult.Status, _ why: String, _ fix: String? = nil) -> DoctorResult {
+            DoctorResult(check: "etcd version", status: status, found: "\(found): \(why)", fix: status == .pass ? nil : fix)
+        }
+        let install = "use etcd \(row.etcd) (kubescratch setup --etcd v\(row.etcd.major).\(row.etcd.minor).\(row.etcd.patch)) or pass another in --bin-dir"
+        if etcd < row.etcdMinimum {
+            return result(.fail, "kubeadm for \(rowName(server)) refuses an etcd older than \(row.etcdMinimum)", install)
+        }
+        if etcd.major == 3 && etcd.minor == 4 && server.isAtLeast(1, 31) {
+            return result(.warn, "etcd 3.4 is end of life, and Kubernetes 1.31+ turns its watch-progress features off with it",
+                          "3.5.13 or later is better: " + install)
+        }
+        let productionFloor: KubernetesVersion? = etcd.major == 3 && etcd.minor == 4 ? KubernetesVersion(3, 4, 22)
+            : etcd.major == 3 && etcd.minor == 5 ? KubernetesVersion(3, 5, 6) : nil
+        if let floor = productionFloor, etcd < floor {
+            if etcd.minor == row.etcd.minor && etcd >= row.etcd {
+                return result(.pass, "kubeadm pins \(row.etcd) for \(rowName(server)); the \(floor)+ production advice came later")
+            }
+            return result(.warn, "below the \(floor)+ Kubernetes recommends for production", install)
+        }
+        return result(.pass, "at or above kubeadm's minimum \(row.etcdMinimum) for \(rowName(server)), whose own pin is \(row.etcd.major).\(row.etcd.minor).x")
     }
 }
