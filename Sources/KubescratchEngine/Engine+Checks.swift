@@ -81,7 +81,7 @@ extension Engine {
         case .podRunning(let name):
             if !apiServerUp {
                 let pods = try await runtimePods()
-                guard let pod = pods.first(where: { $0.isNamed(name, node: node) }) else {
+                guard let pod = RuntimePod.current(name, node: node, in: pods) else {
                     return Observation(holds: false, detail: "containerd has no container of pod \(name) yet")
                 }
                 return Observation(holds: pod.running && pod.ip != nil,
@@ -196,7 +196,7 @@ extension Engine {
             if apiServerUp {
                 ip = try await getPod(name)?.podIP
             } else {
-                ip = try await runtimePods().first { $0.isNamed(name, node: node) }?.ip
+                ip = RuntimePod.current(name, node: node, in: try await runtimePods())?.ip
             }
             guard let ip else { throw CheckError.noPodIP(name) }
             guard ipv4(ip, isIn: context.network.podSubnet) else { throw CheckError.unsafeAddress(ip) }

@@ -67,7 +67,7 @@ public struct NodeObserver: Sendable {
               let list = try? KubeDecoding.decode(KubeList<Pod>.self, from: body) else { return [] }
         let runtime = (try? await RuntimeInspector(context: context).pods()) ?? []
         return list.items.map { pod in
-            let seen = runtime.first { $0.name == pod.metadata.name }
+            let seen = RuntimePod.current(pod.metadata.name, node: context.facts.nodeName, in: runtime)
             let running = seen?.running ?? (pod.phase == "Running")
             return PodStatus(name: pod.metadata.name, phase: running ? "Running" : "Pending", ready: running,
                              ip: pod.podIP ?? seen?.ip, nodeName: context.facts.nodeName, isStatic: true, labels: pod.metadata.labels ?? [:])

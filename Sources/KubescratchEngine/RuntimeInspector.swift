@@ -6,6 +6,13 @@ import KubescratchCore
 public struct RuntimePod: Sendable, Equatable {
     public func isNamed(_ pod: String, node: String) -> Bool { name == pod || name == "\(pod)-\(node)" }
 
+    /// The pod of that name as it is now: a pod put back after it was removed has a new sandbox beside the old,
+    /// stopped one until the kubelet collects it, so the running one wins.
+    public static func current(_ pod: String, node: String, in pods: [RuntimePod]) -> RuntimePod? {
+        let named = pods.filter { $0.isNamed(pod, node: node) }
+        return named.first { $0.running && $0.ip != nil } ?? named.first { $0.running } ?? named.first
+    }
+
     public var name: String
     public var namespace: String
     public var sandboxID: String

@@ -95,3 +95,13 @@ final class EventLog: @unchecked Sendable {
         lock.withLock { events.compactMap { if case .componentCrashed(let crash) = $0 { crash } else { nil } } }
     }
 }
+
+@Suite struct RuntimePodChoiceTests {
+    @Test func aPodPutBackIsSeenByItsRunningSandbox() {
+        let old = RuntimePod(name: "web-static-vm", namespace: "default", sandboxID: "old", running: false, ip: "10.200.0.2")
+        let new = RuntimePod(name: "web-static-vm", namespace: "default", sandboxID: "new", running: true, ip: "10.200.0.3")
+        #expect(RuntimePod.current("web-static", node: "vm", in: [old, new]) == new)
+        #expect(RuntimePod.current("web-static", node: "vm", in: [old]) == old)
+        #expect(RuntimePod.current("other", node: "vm", in: [old, new]) == nil)
+    }
+}
