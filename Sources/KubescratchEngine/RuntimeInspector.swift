@@ -30,6 +30,8 @@ public struct RuntimeInspector: Sendable {
     struct ContainerInfo: Decodable {
         var ID: String
         var Labels: [String: String]?
+        var Spec: OCISpec?
+        struct OCISpec: Decodable { var annotations: [String: String]? }
     }
 
     public func pods() async throws -> [RuntimePod] {
@@ -44,7 +46,9 @@ public struct RuntimeInspector: Sendable {
             if fields.count >= 3, fields[2] == "RUNNING" { running.insert(String(fields[0])) }
         }
         var sandboxes: [String: (name: String, namespace: String, uid: String)] = [:]
-        var containersOfPod: [String: [String]] = [:]
+        // By sandbox, not by pod UID: a static pod put back gets the same UID and a new sandbox, while the old
+        // sandbox's stopped containers are still listed.
+        var containersOfSandbox: [String: [String]] = [:]
         for id in ids.stdout.split(separator: "\n").map(String.init) where !id.isEmpty {
             let info = try await shell.run(ctr, context.ctrArguments(["containers", "info", id]), timeout: 10)
             guard info.succeeded, let decoded = try? JSONDecoder().decode(ContainerInfo.self, from: Data(info.stdout.utf8)),
@@ -55,12 +59,12 @@ public struct RuntimeInspector: Sendable {
             if labels["io.cri-containerd.kind"] == "sandbox" {
                 sandboxes[id] = (pod, namespace, uid)
             } else {
-                containersOfPod[uid, default: []].append(id)
+                containersOfSandbox[decoded.Spec?.annotations?["io.kubernetes.cri.sandbox-id"] ?? uid, default: []].append(id)
             }
         }
         let addresses = ipamAddresses()
         return sandboxes.map { id, pod in
-            let containers = containersOfPod[pod.uid] ?? []
+            let containers = containersOfSandbox[id] ?? containersOfSandbox[pod.uid] ?? []
             return RuntimePod(name: pod.name, namespace: pod.namespace, sandboxID: id,
                               running: running.contains(id) && !containers.isEmpty && containers.allSatisfy(running.contains),
                               ip: addresses[id])
