@@ -14,6 +14,7 @@ STATE = os.environ.get("KUBESCRATCH_STATE_DIR", "/var/lib/kubescratch")
 BIN = os.environ["BIN"]
 NODE_IP = os.environ["NODE_IP"]
 POD_NET = ipaddress.ip_network("10.200.0.0/24")
+PINNED = None  # the pinned pod's IP, once the API has told it
 
 
 def kubectl(*args):
@@ -55,7 +56,12 @@ def look(stage):
     if stage == 1:
         seen["answering_pods"] = sum(1 for ip in pod_ips() if answers(f"http://{ip}/") == 200)
     elif stage == 2:
+        global PINNED
         seen["api_up"] = answers("https://127.0.0.1:6443/readyz") == 200
+        if PINNED is None and seen["api_up"]:
+            # Learnt from the API while it runs (the pod may be created only during this run).
+            text = kubectl("get", "pod", "pinned-pod", "-o", "jsonpath={.status.podIP}")
+            PINNED = text.strip() if text and text.strip() else None
         seen["pinned_answers"] = PINNED is not None and answers(f"http://{PINNED}/") == 200
     elif stage == 3:
         text = kubectl("get", "pod", "breakit", "-o", "json")
@@ -122,8 +128,4 @@ def judge(stage, path):
 
 if __name__ == "__main__":
     mode, stage, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    PINNED = None
-    if mode == "watch" and stage == 2:
-        text = kubectl("get", "pod", "pinned-pod", "-o", "jsonpath={.status.podIP}")
-        PINNED = text.strip() if text else None
     (watch if mode == "watch" else judge)(stage, path)
