@@ -187,11 +187,20 @@ struct SetupCommand: AsyncParsableCommand {
         let display = SourceBuildDisplay(enabled: isatty(1) == 1)
         let builder = SourceBuilder(plan: plan, tell: display.show)
         let started = Date()
-        try await builder.installPackages(source.companionPackages.map(\.package),
-                                          why: "etcd, containerd, runc and the CNI plugins that pair with \(source.kubernetes)")
         let output: String
         do {
+            try await builder.installPackages(source.companionPackages.map(\.package),
+                                              why: "etcd, containerd, runc and the CNI plugins that pair with \(source.kubernetes)")
             output = try await builder.build()
+        } catch let error as LoggedCommandError where error.isApt {
+            // No release hosts and no distribution archive either: say every way there is, once.
+            display.finish()
+            throw UserFacingError(SetupRoute.noWayMessage("\(source.title)'s archive could not be reached either (\(error))",
+                                                          available: source, requested: requested))
+        } catch let error as SourceBuildError {
+            display.finish()
+            if case .packages = error { throw UserFacingError(SetupRoute.noWayMessage("\(error)", available: source, requested: requested)) }
+            throw UserFacingError(error.description)
         } catch {
             display.finish()
             throw error
