@@ -83,11 +83,21 @@ public struct Deployment: Codable, Sendable, Equatable {
     public var spec: Spec?
     public var status: Status?
 
-    public struct Spec: Codable, Sendable, Equatable { public var replicas: Int? }
+    public struct Spec: Codable, Sendable, Equatable {
+        public var replicas: Int?
+        public var selector: Selector?
+    }
+    public struct Selector: Codable, Sendable, Equatable { public var matchLabels: [String: String]? }
     public struct Status: Codable, Sendable, Equatable {
         public var replicas: Int?
         public var readyReplicas: Int?
         public var updatedReplicas: Int?
+    }
+
+    /// `kubectl -l` for the Deployment's pods (its matchLabels).
+    public var labelSelector: String? {
+        guard let labels = spec?.selector?.matchLabels, !labels.isEmpty else { return nil }
+        return labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     /// Every wanted replica is Ready and no extra pod is left over.

@@ -158,8 +158,14 @@ extension Engine {
                 return Observation(holds: false, detail: "no deployment \(name)")
             }
             let deployment = try KubeDecoding.decode(Deployment.self, from: text)
-            return Observation(holds: deployment.isReady(replicas: replicas),
-                               detail: "deployment \(name): \(deployment.status?.readyReplicas ?? 0)/\(deployment.spec?.replicas ?? 0) ready")
+            let said = "deployment \(name): \(deployment.status?.readyReplicas ?? 0)/\(deployment.spec?.replicas ?? 0) ready"
+            guard deployment.isReady(replicas: replicas) else { return Observation(holds: false, detail: said) }
+            // The status is written by the controller manager: while it was stopped (break it), it still says
+            // what was true before. The pods themselves say what is true now.
+            guard let selector = deployment.labelSelector else { return Observation(holds: true, detail: said) }
+            let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: try await kubectlQuiet(["get", "pods", "-l", selector, "-o", "json"])).items
+            let ready = pods.filter { $0.metadata.deletionTimestamp == nil && $0.isReady }.count
+            return Observation(holds: ready == replicas, detail: "\(said); \(ready) of its pods Ready")
 
         case .httpAnswers(let target, let status):
             let url = try await url(for: target)

@@ -74,7 +74,8 @@ def look(stage):
         seen["kcm_up"] = answers("https://127.0.0.1:10257/healthz") == 200
         seen["web_pods"] = None if pods is None else len([p for p in pods if not p["metadata"].get("deletionTimestamp")])
         seen["web_ready"] = None if pods is None else sum(
-            1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))
+            1 for p in pods if not p["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))
     elif stage == 5:
         seen["proxy_up"] = answers("http://127.0.0.1:10256/healthz") == 200
         seen["nodeport"] = answers(f"http://{NODE_IP}:30080/")
@@ -111,7 +112,9 @@ def judge(stage, path):
         back = first(lambda s: s["breakit"] not in (None, "unbound"), after=(gone or 0))
         degraded, healed = "a new pod stayed unbound without the scheduler", "it was bound once the scheduler ran"
     elif stage == 4:
-        gone = first(lambda s: not s["kcm_up"] and s["web_pods"] == 0)
+        # After the stage's own steps (three pods there), not before the Deployment exists.
+        had = first(lambda s: s["web_ready"] == 3)
+        gone = None if had is None else first(lambda s: not s["kcm_up"] and s["web_pods"] == 0, after=had)
         back = first(lambda s: s["kcm_up"] and s["web_ready"] == 3, after=(gone or 0))
         degraded, healed = "no web pod came back without the controller manager", "three Ready replicas once it ran"
     else:
