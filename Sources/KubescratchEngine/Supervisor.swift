@@ -126,7 +126,7 @@ public struct Supervisor: Sendable {
     /// earlier kubescratch started it (this machine's init may not reap orphans).
     public func howItEnded(_ record: ComponentRecord) -> String {
         guard let status = ExitStatuses.shared.status(record.pid) ?? ProcessTable.zombieExitCode(record.pid) else {
-            return "exited (another process collected its exit status)"
+            return "exited (started by an earlier kubescratch, so its exit status went to the process that adopted it)"
         }
         return ExitStatuses.describe(status)
     }
