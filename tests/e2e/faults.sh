@@ -17,7 +17,8 @@ fail() { echo "faults: $*"; echo "--- kubescratch said:"; cat "$work/run.out" 2>
 
 start_run() {  # start_run N: `run --through N` in the background, output in $work/run.out
   : >"$work/run.out"
-  timeout 300 "${ks[@]}" run --through "$1" --plain --yes --offline --bin-dir "$BIN" >"$work/run.out" 2>&1 &
+  # --foreground: timeout passes a signal to kubescratch alone (not once more to its whole group, as a second Ctrl-C).
+  timeout --foreground 300 "${ks[@]}" run --through "$1" --plain --yes --offline --bin-dir "$BIN" >"$work/run.out" 2>&1 &
   run_pid=$!
 }
 wait_line() {  # wait_line PATTERN: until the running command prints PATTERN (60 s at most)
@@ -79,7 +80,7 @@ interrupt_during() {  # interrupt_during CASE STAGE LINE [then]: SIGINT once LIN
   start_run "$stage"
   wait_line "$line"
   sleep 0.3
-  t0=$(now_ms); kill -INT "$run_pid"
+  t0=$(now_ms); kill -INT "$(pgrep -P "$run_pid")"
   wait_exit
   [ "$status" = 130 ] || fail "$name: exit status $status, expected 130"
   grep -qF "interrupted during '$line'" "$work/run.out" || fail "$name: the message does not say \"interrupted during '$line'\""
@@ -127,7 +128,7 @@ wait_line "Start kube-controller-manager"
 # This run first went on from case 2: the dead etcd was started again before stage 4 was rewound.
 grep -q "etcd should be running after stage 3 but is not" "$work/run.out" || fail "6: the run did not start etcd again first"
 grep -q "stage 4 did not finish last time" "$work/run.out" || fail "6: the run did not rewind the unfinished stage 4"
-kill -9 "$run_pid"
+kill -9 "$(pgrep -P "$run_pid")"  # kubescratch itself, not the timeout around it
 set +e; wait "$run_pid"; set -e
 recover 4 "6. kill -9 kubescratch"
 results+=("6. kill -9 kubescratch mid-stage 4: the next run finished stage 4 in $(fmt "$recovery_ms")")
