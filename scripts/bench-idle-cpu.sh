@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 ks=${KS:-$PWD/.build/release/kubescratch}
 [ -x "$ks" ] || ks=$PWD/.build/debug/kubescratch
-BIN=${BIN:-$(bash scripts/build-kubernetes-from-debian-source.sh | tail -1)}
+# The binaries setup installed (or built from Debian's source): `kubescratch setup` names the folder.
+BIN=${BIN:-$("$ks" setup | sed -n 's/^installed in \(.*\)\. Next:.*/\1/p' | tail -1)}
 hz=$(getconf CLK_TCK)
 "$ks" run --through 5 --plain --yes --offline --bin-dir "$BIN" > /tmp/kubescratch-bench-run.log
 
