@@ -61,7 +61,8 @@ stop_audit() {
     $t -w -X E2E-EGRESS-AUDIT 2>/dev/null || true
   done
 }
-trap 'stop_audit; echo "== e2e: FAILED; component logs:"; for f in $KUBESCRATCH_STATE_DIR/logs/*.log; do echo "--- $f"; tail -20 "$f"; done 2>/dev/null; "${ks[@]}" reset >/dev/null 2>&1 || true' ERR
+observer=
+trap '[ -n "$observer" ] && kill "$observer" 2>/dev/null; stop_audit; echo "== e2e: FAILED; component logs:"; for f in $KUBESCRATCH_STATE_DIR/logs/*.log; do echo "--- $f"; tail -20 "$f"; done 2>/dev/null; "${ks[@]}" reset >/dev/null 2>&1 || true' ERR
 
 timings=("setup --source debian: $(( ($(date +%s%N) - start_setup) / 1000000 )) ms")
 passed=0
@@ -71,12 +72,13 @@ run_stage() {  # run_stage N [--break]: run through stage N (and its break-it se
   local n=$1 breakit=${2:-}
   local start=$(date +%s%N)
   if [ -n "$breakit" ]; then
-    python3 tests/e2e/observe_breakit.py watch "$n" "$audit_dir/breakit$n.jsonl" & local observer=$!
+    python3 tests/e2e/observe_breakit.py watch "$n" "$audit_dir/breakit$n.jsonl" & observer=$!
   fi
   "${ks[@]}" run --through "$n" --plain "${common[@]}" $breakit | tee "$audit_dir/stage$n.out"
   timings+=("stage $n${breakit:+ and its break-it section}: $(seconds_since "$start") s")
   if [ -n "$breakit" ]; then
     kill -TERM "$observer"; wait "$observer" || true
+    observer=
     grep -q "━━ break it, stage $n, done in" "$audit_dir/stage$n.out" || { echo "e2e: the break-it section of stage $n did not run"; false; }
     python3 tests/e2e/observe_breakit.py judge "$n" "$audit_dir/breakit$n.jsonl"
     pass

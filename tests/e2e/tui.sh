@@ -7,7 +7,8 @@ cd "$(dirname "$0")/../.."
 sock_base=$(mktemp -u /tmp/kubescratch-tui.XXXXXX)
 sock="$sock_base.0"
 runs=0
-trap 'for s in "$sock_base".*; do tmux -S "$s" kill-server 2>/dev/null || true; rm -f "$s"; done' EXIT
+observer=
+trap '[ -n "$observer" ] && kill "$observer" 2>/dev/null; for s in "$sock_base".*; do tmux -S "$s" kill-server 2>/dev/null || true; rm -f "$s"; done' EXIT
 ks="$PWD/.build/debug/kubescratch"
 
 screen() { tmux -S "$sock" capture-pane -p; }
@@ -43,6 +44,7 @@ python3 tests/e2e/observe_breakit.py watch 1 "$observed" & observer=$!
 tmux -S "$sock" send-keys x
 wait_for "break-it section of stage 1 done" 180
 kill -TERM "$observer"; wait "$observer" || true
+observer=
 python3 tests/e2e/observe_breakit.py judge 1 "$observed"
 rm -f "$observed"
 echo "  ok: x ran stage 1's break-it section from the screen"
