@@ -77,6 +77,7 @@ run_stage() {  # run_stage N [--break]: run through stage N (and its break-it se
   "${ks[@]}" run --through "$n" --plain "${common[@]}" $breakit | tee "$audit_dir/stage$n.out"
   timings+=("stage $n${breakit:+ and its break-it section}: $(seconds_since "$start") s")
   if [ -n "$breakit" ]; then
+    sleep 1.5  # a few looks at the healed node after the run, which may end a moment after healing it
     kill -TERM "$observer"; wait "$observer" || true
     observer=
     grep -q "━━ break it, stage $n, done in" "$audit_dir/stage$n.out" || { echo "e2e: the break-it section of stage $n did not run"; false; }

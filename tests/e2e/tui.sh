@@ -43,6 +43,7 @@ observed=$(mktemp /tmp/kubescratch-breakit1.XXXXXX)
 python3 tests/e2e/observe_breakit.py watch 1 "$observed" & observer=$!
 tmux -S "$sock" send-keys x
 wait_for "break-it section of stage 1 done" 180
+sleep 1.5  # a few looks at the healed node
 kill -TERM "$observer"; wait "$observer" || true
 observer=
 python3 tests/e2e/observe_breakit.py judge 1 "$observed"
