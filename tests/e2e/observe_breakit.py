@@ -64,6 +64,9 @@ def look(stage):
         pod = json.loads(text) if text else None
         seen["scheduler_up"] = answers("https://127.0.0.1:10259/healthz") == 200
         seen["breakit"] = None if pod is None else (pod["spec"].get("nodeName") or "unbound")
+        # The section deletes the pod right after it is bound: the scheduler's event outlives that moment.
+        events = kubectl("get", "events", "--field-selector", "involvedObject.name=breakit,reason=Scheduled", "-o", "json")
+        seen["scheduled_events"] = len(json.loads(events)["items"]) if events else 0
     elif stage == 4:
         text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
         pods = json.loads(text)["items"] if text else None
@@ -106,7 +109,7 @@ def judge(stage, path):
         degraded, healed = "the API server was down while both pods answered", "the API server was ready again"
     elif stage == 3:
         gone = first(lambda s: not s["scheduler_up"] and s["breakit"] == "unbound")
-        back = first(lambda s: s["breakit"] not in (None, "unbound"), after=(gone or 0))
+        back = first(lambda s: s["breakit"] not in (None, "unbound") or s["scheduled_events"] > 0, after=(gone or 0))
         degraded, healed = "a new pod stayed unbound without the scheduler", "it was bound once the scheduler ran"
     elif stage == 4:
         # After the stage's own steps (three pods there), not before the Deployment exists.
