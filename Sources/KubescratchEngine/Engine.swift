@@ -168,9 +168,7 @@ public final class Engine: @unchecked Sendable {
         let records = components.compactMap { context.supervisor.record($0) }
         while !Task.isCancelled {
             for record in records where !context.supervisor.isAlive(record) {
-                return ComponentCrash(component: record.component, howItEnded: context.supervisor.howItEnded(record),
-                                      uptime: Date().timeIntervalSince(record.startedAt), logFile: record.logFile,
-                                      logTail: context.supervisor.logTail(record.component))
+                return context.supervisor.crash(of: record)
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
@@ -370,11 +368,7 @@ public final class Engine: @unchecked Sendable {
         var last = ""
         while Date().timeIntervalSince(started) < plan.startTimeoutSeconds {
             if let record = context.supervisor.record(plan.component), !context.supervisor.isAlive(record) {
-                return .commandFailed("""
-                    \(plan.component.name) \(context.supervisor.howItEnded(record)) \(String(format: "%.1f", Date().timeIntervalSince(record.startedAt))) s after it started. \
-                    Last lines of \(layout.log(plan.component)):
-                    \(context.supervisor.logTail(plan.component))
-                    """)
+                return .commandFailed(context.supervisor.crash(of: record).description)
             }
             let problem = await plan.health.probe()
             // A probe cut short by Ctrl-C says nothing about health: stop here, not after the start timeout.

@@ -131,6 +131,12 @@ public struct Supervisor: Sendable {
         return ExitStatuses.describe(status)
     }
 
+    /// What a dead component's record says: how it ended, how long it ran, its last log lines.
+    public func crash(of record: ComponentRecord) -> ComponentCrash {
+        ComponentCrash(component: record.component, howItEnded: howItEnded(record), uptime: Date().timeIntervalSince(record.startedAt),
+                       logFile: record.logFile, logTail: logTail(record.component))
+    }
+
     /// The last lines of a component's log, for error messages.
     public func logTail(_ component: ComponentID, lines: Int = 15) -> String {
         guard let data = FileManager.default.contents(atPath: layout.log(component)) else { return "(no log)" }

@@ -102,10 +102,15 @@ public final class Tutorial: @unchecked Sendable {
             say(.note("\(component.name) should be running after stage \(completedStage) but is not (see \(layout.log(component))): starting it again"))
             let mode: KubeletMode = completedStage >= 2 ? .cluster : .standalone
             let step = Step(id: "restart-\(component.name)", title: "Start \(component.name) again", kind: .action(.start(component, mode), expectFailure: nil))
-            let result = await engine.run(step)
-            try Task.checkCancellation()
-            if case .failed(let detail) = result { throw StageFailure(stage: completedStage, step: step, detail: detail, crash: engine.lastCrash) }
+            try await runOrThrow(step, stage: completedStage)
         }
+    }
+
+    /// One step outside a stage's run (a restart, a heal): a failure throws, naming the stage and any crash.
+    func runOrThrow(_ step: Step, stage: Int) async throws {
+        let result = await engine.run(step)
+        try Task.checkCancellation()
+        if case .failed(let detail) = result { throw StageFailure(stage: stage, step: step, detail: detail, crash: engine.lastCrash) }
     }
 
     /// Runs the stages after the last completed one, up to `through`.
@@ -164,9 +169,7 @@ public final class Tutorial: @unchecked Sendable {
               let stage = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), let lesson = book.stage(stage) else { return }
         say(.note("the break-it section of stage \(stage) did not finish last time: healing the node first"))
         for step in lesson.breakItUndo {
-            let result = await engine.run(step)
-            try Task.checkCancellation()
-            if case .failed(let detail) = result { throw StageFailure(stage: stage, step: step, detail: detail, crash: engine.lastCrash) }
+            try await runOrThrow(step, stage: stage)
         }
         try? FileManager.default.removeItem(atPath: breakingMarker)
     }
