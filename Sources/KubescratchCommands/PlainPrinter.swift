@@ -80,7 +80,23 @@ enum MarkdownText {
     static func plain(_ markdown: String) -> String {
         var out: [String] = []
         var inFence = false
+        var inNotes = false
         for line in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            // The version notes aside, marked so a reader can skip it.
+            if line.trimmingCharacters(in: .whitespaces) == VersionNotes.fence {
+                inNotes = true
+                out.append("┌ \(VersionNotes.title) (how other releases differ; skip if you like)")
+                continue
+            }
+            if inNotes {
+                if line.trimmingCharacters(in: .whitespaces) == "```" {
+                    inNotes = false
+                    out.append("└")
+                } else {
+                    out.append("│ " + line.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "`", with: ""))
+                }
+                continue
+            }
             if line.hasPrefix("```") { inFence.toggle(); continue }
             if inFence { out.append("    " + line); continue }
             if line.hasPrefix("#") {

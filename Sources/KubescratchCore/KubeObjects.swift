@@ -44,7 +44,16 @@ public struct Pod: Codable, Sendable, Equatable {
         public var phase: String?
         public var podIP: String?
         public var conditions: [Condition]?
+        public var containerStatuses: [ContainerStatus]?
     }
+
+    public struct ContainerStatus: Codable, Sendable, Equatable {
+        public var name: String
+        public var restartCount: Int
+    }
+
+    /// The kubelet's count of restarts, over the pod's containers.
+    public var restartCount: Int { status?.containerStatuses?.map(\.restartCount).max() ?? 0 }
 
     public var phase: String { status?.phase ?? "Unknown" }
     public var nodeName: String? { (spec?.nodeName).flatMap { $0.isEmpty ? nil : $0 } }

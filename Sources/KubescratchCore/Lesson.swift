@@ -44,12 +44,17 @@ public struct Lesson: Sendable, Equatable {
     }
 
     /// The steps that heal the node after its break-it section: starting what it stops, putting back static pods
-    /// it removes. Run again on the next start when kubescratch stopped in the middle of the section.
+    /// it removes, applying again what it deletes. Run again on the next start when kubescratch stopped in the middle of the section.
     public var breakItUndo: [Step] {
-        breakIt.filter { step in
+        var deleted: Set<String> = []
+        return breakIt.filter { step in
             if case .action(let action, _) = step.kind {
                 switch action {
                 case .start, .installStaticPod: return true
+                case .delete(let manifest, _): deleted.insert(manifest); return false
+                // Only an apply that brings back what the section deleted heals; one that makes the section's own
+                // object (stage 3's unscheduled pod) would leave it behind.
+                case .apply(let manifest): return deleted.contains(manifest)
                 default: return false
                 }
             }
@@ -113,6 +118,19 @@ public enum Action: Sendable, Equatable {
     case cleanupProxyRules
     /// Delete etcd's data folder (etcd must be stopped): the cluster's whole API state is gone.
     case wipeEtcdData
+    /// SIGKILL the running app containers of a pod through containerd (not the pause container): the kubelet
+    /// notices and starts them again in the same sandbox, one restart more.
+    case killContainer(pod: String)
+    /// Print state the learner cannot see from the outside, read-only.
+    case show(HiddenState)
+}
+
+/// What a `show` step prints. Nothing it does changes the node.
+public enum HiddenState: String, Sendable, Equatable, CaseIterable {
+    /// Every key the API server stored in etcd, grouped by resource (keys only, never values: Secrets are there).
+    case etcdKeys = "etcd-keys"
+    /// The subject, issuer, validity and names of the kubelet's client certificate: what the Node authorizer reads.
+    case kubeletCertificate = "kubelet-certificate"
 }
 
 /// A fact about the real node that must become (and, with `hold`, stay) true.
@@ -136,6 +154,10 @@ public enum Check: Sendable, Equatable {
     case httpAnswers(HTTPTarget, status: Int)
     /// Nothing listens there yet: the connection is refused or times out.
     case noAnswer(HTTPTarget)
+    /// The pod's app container was started again since the last `kill-container` of it (or at least once).
+    case containerRestarted(pod: String)
+    /// kube-proxy's nat rules for the Service exist (`present`) or are all gone.
+    case proxyRules(service: String, present: Bool)
 }
 
 public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
@@ -143,6 +165,9 @@ public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
     case pod(String)
     /// `http://<host>:<nodePort>/` of a Service.
     case nodePort(service: String, host: NodePortHost)
+    /// `http://<clusterIP>:<port>/` of a Service. Sent only once kube-proxy's rule for that address exists: before
+    /// it, no route on this machine knows the service range and the packet would leave by the default route.
+    case clusterIP(service: String)
 
     public enum NodePortHost: String, Sendable, Equatable { case loopback, nodeIP = "node-ip" }
 
@@ -150,6 +175,16 @@ public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .pod(let name): "pod \(name)"
         case .nodePort(let service, let host): "NodePort of service \(service) on \(host == .loopback ? "127.0.0.1" : "the node's address")"
+        case .clusterIP(let service): "ClusterIP of service \(service)"
         }
     }
+}
+
+/// A lesson's one aside of version trivia (```version-notes … ```): how other releases differ from the one that
+/// runs. The screen dims it and hides it on a key; the plain printer marks it. The main text stays about what the
+/// learner sees.
+public enum VersionNotes {
+    public static let tag = "version-notes"
+    public static let fence = "```" + tag
+    public static let title = "Version notes"
 }

@@ -50,10 +50,30 @@ public struct LessonParser: Sendable {
         var closing: String?
         var breakItLine: Int?
         var prose: [String] = []
+        var versionNotesLine: Int?
         while index < lines.count {
             let line = lines[index]
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if Self.isBreakItHeading(trimmed) {
+            if trimmed == VersionNotes.fence {
+                guard versionNotesLine == nil else {
+                    throw LessonError(file: file, line: index + 1, message: "a second ```\(VersionNotes.tag) aside (the first is at line \(versionNotesLine!)); a lesson has one, so the learner knows where the version trivia is")
+                }
+                versionNotesLine = index + 1
+                let start = index
+                prose.append(line)
+                index += 1
+                while index < lines.count, lines[index].trimmingCharacters(in: .whitespaces) != "```" {
+                    if lines[index].trimmingCharacters(in: .whitespaces).hasPrefix("```") {
+                        throw LessonError(file: file, line: index + 1, message: "a fenced block inside the version notes: close the aside (```) first")
+                    }
+                    prose.append(lines[index])
+                    index += 1
+                }
+                guard index < lines.count else {
+                    throw LessonError(file: file, line: start + 1, message: "the version notes aside is not closed: expected a line ```")
+                }
+                prose.append(lines[index])
+            } else if Self.isBreakItHeading(trimmed) {
                 guard breakItLine == nil else {
                     throw LessonError(file: file, line: index + 1, message: "a second `## Break it` section (the first is at line \(breakItLine!)); a lesson has one")
                 }
@@ -137,6 +157,8 @@ public struct LessonParser: Sendable {
         }
         var stopped: [ComponentID: Int] = [:]
         var removed: [String: Int] = [:]
+        var deleted: [String: Int] = [:]
+        var applied: Set<String> = []
         for step in steps {
             guard case .action(let action, _) = step.kind else { continue }
             switch action {
@@ -144,8 +166,11 @@ public struct LessonParser: Sendable {
             case .start(let component, _): stopped[component] = nil
             case .removeStaticPod(let manifest): removed[manifest] = step.line
             case .installStaticPod(let manifest): removed[manifest] = nil
+            // Deleting what the section applied itself is tidying up; deleting what the stage made is a break.
+            case .delete(let manifest, _): if !applied.contains(manifest) { deleted[manifest] = step.line }
+            case .apply(let manifest): if deleted.removeValue(forKey: manifest) == nil { applied.insert(manifest) }
             case .wipeEtcdData, .prepareCertificates, .prepareImages, .cleanupProxyRules:
-                throw LessonError(file: file, line: step.line, message: "step '\(step.id)': a break-it section only stops and starts components, removes and puts back static pods, and applies, deletes or runs kubectl; this action cannot be undone there")
+                throw LessonError(file: file, line: step.line, message: "step '\(step.id)': a break-it section only stops and starts components, removes and puts back static pods, kills containers, applies, deletes, shows or runs kubectl; this action cannot be undone there")
             default: break
             }
         }
@@ -154,6 +179,9 @@ public struct LessonParser: Sendable {
         }
         if let (manifest, line) = removed.min(by: { $0.value < $1.value }) {
             throw LessonError(file: file, line: line, message: "the break-it section removes the static pod \(manifest) and never puts it back: the node must be healed at its end")
+        }
+        if let (manifest, line) = deleted.min(by: { $0.value < $1.value }) {
+            throw LessonError(file: file, line: line, message: "the break-it section deletes what \(manifest) made and never applies it again: the node must be healed at its end")
         }
         guard case .check = last.kind else {
             throw LessonError(file: file, line: last.line, message: "the break-it section must end with a check that shows the node healed, not with step '\(last.id)'")
@@ -176,7 +204,8 @@ public struct LessonParser: Sendable {
         return node
     }
 
-    static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "delete", "kubectl", "cleanup", "wipe"]
+    static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "delete", "kubectl", "cleanup", "wipe",
+                             "kill-container", "show"]
 
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
@@ -268,6 +297,14 @@ public struct LessonParser: Sendable {
                 throw LessonError(file: fields.file, line: fields.line(of: "kubectl"), message: "kubectl needs its arguments as a list, e.g. [get, nodes]")
             }
             return .kubectl(words)
+        case "kill-container": return .killContainer(pod: try fields.requiredString("kill-container"))
+        case "show":
+            let what = try fields.requiredString("show")
+            guard let state = HiddenState(rawValue: what) else {
+                throw LessonError(file: fields.file, line: fields.line(of: "show"),
+                                  message: "unknown show '\(what)'; expected one of \(HiddenState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .show(state)
         case "wipe":
             guard try fields.requiredString("wipe") == "etcd-data" else {
                 throw LessonError(file: fields.file, line: fields.line(of: "wipe"), message: "unknown wipe; expected etcd-data")
@@ -282,7 +319,8 @@ public struct LessonParser: Sendable {
     }
 
     static let checkNames = ["healthy", "pod-running", "pod-unscheduled", "pod-bound", "pods-gone", "pod-gone", "node-registered", "node-ready",
-                             "mirror-pod", "replica-sets", "deployment-ready", "http-answers", "no-answer"]
+                             "mirror-pod", "replica-sets", "deployment-ready", "http-answers", "no-answer", "container-restarted",
+                             "proxy-rules", "proxy-rules-gone"]
 
     func check(_ fields: Fields, id: String) throws(LessonError) -> Check {
         let name = try fields.requiredString("check")
@@ -301,6 +339,9 @@ public struct LessonParser: Sendable {
             return .deploymentReady(deployment: try fields.requiredString("deployment"), replicas: try fields.requiredInt("replicas"))
         case "http-answers": return .httpAnswers(try target(fields), status: try fields.optionalInt("status") ?? 200)
         case "no-answer": return .noAnswer(try target(fields))
+        case "container-restarted": return .containerRestarted(pod: try fields.requiredString("pod"))
+        case "proxy-rules": return .proxyRules(service: try fields.requiredString("service"), present: true)
+        case "proxy-rules-gone": return .proxyRules(service: try fields.requiredString("service"), present: false)
         default:
             throw LessonError(file: fields.file, line: fields.line(of: "check"),
                               message: "unknown check '\(name)'; expected one of \(Self.checkNames.joined(separator: ", "))")
@@ -311,8 +352,9 @@ public struct LessonParser: Sendable {
         if let pod = try fields.optionalString("pod") { return .pod(pod) }
         if let service = try fields.optionalString("service") {
             let hostText = try fields.optionalString("host") ?? "loopback"
+            if hostText == "cluster-ip" { return .clusterIP(service: service) }
             guard let host = HTTPTarget.NodePortHost(rawValue: hostText) else {
-                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback or node-ip, not '\(hostText)'")
+                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback, node-ip or cluster-ip, not '\(hostText)'")
             }
             return .nodePort(service: service, host: host)
         }

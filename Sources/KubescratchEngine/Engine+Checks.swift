@@ -60,7 +60,14 @@ extension Engine {
             case .pod: return "curl http://<pod IP>/   # \(target)"
             case .nodePort(let service, let host):
                 return "curl http://\(host == .loopback ? "127.0.0.1" : context.facts.nodeIP):<nodePort of \(service)>/"
+            case .clusterIP(let service):
+                return "curl http://<clusterIP of \(service)>:<port>/   # only once iptables -t nat -S KUBE-SERVICES has its rule"
             }
+        case .containerRestarted(let pod):
+            return apiServerUp ? "kubectl get pod \(pod) -o jsonpath='{.status.containerStatuses[*].restartCount}'"
+                : "ctr -a \(layout.containerdSocket) -n k8s.io containers info <id>   # CRI metadata: attempt = restart count"
+        case .proxyRules(let service, _):
+            return "iptables -t nat -S | grep '\"default/\(service)'"
         }
     }
 
@@ -191,6 +198,12 @@ extension Engine {
                 }
                 return Observation(holds: true, detail: detail)
             }
+
+        case .containerRestarted(let pod):
+            return try await observeRestart(of: pod)
+
+        case .proxyRules(let service, let present):
+            return try await observeProxyRules(service: service, present: present)
         }
     }
 
@@ -213,6 +226,8 @@ extension Engine {
             }
             guard let port = try KubeDecoding.decode(Service.self, from: text).nodePort else { throw CheckError.noService(service) }
             return "http://\(host == .loopback ? "127.0.0.1" : context.facts.nodeIP):\(port)/"
+        case .clusterIP(let service):
+            return try await clusterIPURL(of: service)
         }
     }
 
@@ -246,12 +261,14 @@ enum CheckError: Error, CustomStringConvertible {
     case noPodIP(String)
     case unsafeAddress(String)
     case noService(String)
+    case noProxyRule(String)
     case kubectl(String, String)
     var description: String {
         switch self {
         case .noPodIP(let pod): "pod \(pod) has no IP yet"
         case .unsafeAddress(let ip): "refusing to send traffic to \(ip): it is not in our pod subnet"
         case .noService(let service): "no NodePort service \(service)"
+        case .noProxyRule(let ip): "no kube-proxy rule catches \(ip) yet, so nothing is sent there (the packet would leave this machine by its default route)"
         case .kubectl(let command, let output): "kubectl \(command) failed: \(output)"
         }
     }

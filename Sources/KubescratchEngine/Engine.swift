@@ -79,6 +79,8 @@ public final class Engine: @unchecked Sendable {
     /// When moving the node forward to replay a later stage: "stays so for N s" checks only need to hold once.
     public var fastForward = false
     private let crashLock = NSLock()
+    /// The attempts `kill-container` killed, for `container-restarted`.
+    let killedContainers = KilledContainers()
     private var _lastCrash: ComponentCrash?
     private var _currentStep: String?
     /// The component that died under the last step run, if one did.
@@ -247,6 +249,8 @@ public final class Engine: @unchecked Sendable {
             emit(.command("rm -rf \(layout.etcdData)"))
             try? FileManager.default.removeItem(atPath: layout.etcdData)
             return .done("the cluster's stored state is gone")
+        case .killContainer(let pod): return try await killContainers(of: pod)
+        case .show(let state): return try await show(state)
         }
     }
 

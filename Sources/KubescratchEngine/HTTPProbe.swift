@@ -95,11 +95,27 @@ public enum HTTPProbe {
         return await execute(url, client: client, timeout: timeout)
     }
 
-    static func execute(_ url: String, client: HTTPClient, timeout: Double) async -> HTTPOutcome {
+    /// A POST with a JSON body, for etcd's JSON gateway (read-only calls such as /v3/kv/range).
+    public static func post(_ url: String, json: String, trust: TLSTrust = .plainHTTP, timeout: Double = 5) async -> HTTPOutcome {
+        let client: HTTPClient
+        do {
+            client = try ClientPool.shared.client(for: trust)
+        } catch {
+            return .failed("cannot load TLS files: \(error)")
+        }
+        return await execute(url, client: client, timeout: timeout, jsonBody: json)
+    }
+
+    static func execute(_ url: String, client: HTTPClient, timeout: Double, jsonBody: String? = nil) async -> HTTPOutcome {
         let timeout = TimeAmount.milliseconds(Int64(timeout * 1000))
         do {
             var request = HTTPClientRequest(url: url)
             request.method = .GET
+            if let jsonBody {
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: jsonBody))
+            }
             let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
             return .answered(status: Int(response.status.code), body: String(buffer: body))

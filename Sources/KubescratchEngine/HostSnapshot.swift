@@ -83,12 +83,15 @@ public enum IPTables {
         return found
     }
 
+    /// Where iptables lives: sbin is not in every root shell's PATH.
+    public static func path(of program: String) -> String? {
+        ["/usr/sbin/\(program)", "/sbin/\(program)", "/usr/bin/\(program)"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// Synchronous and quiet: used while tearing down, when nothing else may run.
     static func run(_ program: String, _ arguments: [String]) -> String {
         let process = Process()
-        guard let path = ["/usr/sbin/\(program)", "/sbin/\(program)", "/usr/bin/\(program)"].first(where: {
-            FileManager.default.isExecutableFile(atPath: $0)
-        }) else { return "" }
+        guard let path = path(of: program) else { return "" }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let pipe = Pipe()

@@ -18,6 +18,20 @@ public struct RuntimePod: Sendable, Equatable {
     public var sandboxID: String
     public var running: Bool
     public var ip: String?
+    /// The app containers of this sandbox (not pause), old attempts included until the kubelet collects them.
+    public var containers: [RuntimeContainer] = []
+
+    /// The kubelet's restart count as the runtime keeps it: the newest attempt of a container.
+    public var restartCount: Int { containers.map(\.attempt).max() ?? 0 }
+}
+
+/// One container of a pod in containerd: the kubelet names every restart as a new container with the next
+/// `attempt` (CRI ContainerMetadata.attempt, which the kubelet sets to the container's restart count).
+public struct RuntimeContainer: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var attempt: Int
+    public var running: Bool
 }
 
 /// Reads pods from our containerd (CRI namespace k8s.io) and the host-local IPAM folder: how stage 1 sees
@@ -31,7 +45,25 @@ public struct RuntimeInspector: Sendable {
         var ID: String
         var Labels: [String: String]?
         var Spec: OCISpec?
+        var Extensions: [String: Extension]?
         struct OCISpec: Decodable { var annotations: [String: String]? }
+        /// A protobuf Any as ctr prints it: the value is base64 of the JSON containerd stored.
+        struct Extension: Decodable { var value: String? }
+
+        /// CRI's metadata of the container (its name and attempt), kept by containerd's CRI plugin in the extension
+        /// `io.cri-containerd.container.metadata` (containerd 1.x pkg/cri/server/helpers.go containerMetadataExtension;
+        /// 2.x internal/cri/labels ContainerMetadataExtension: the same key).
+        var criMetadata: (name: String, attempt: Int)? {
+            guard let value = Extensions?["io.cri-containerd.container.metadata"]?.value, let data = Data(base64Encoded: value),
+                  let stored = try? JSONDecoder().decode(Stored.self, from: data) else { return nil }
+            return (stored.Metadata.Config.metadata.name, stored.Metadata.Config.metadata.attempt ?? 0)
+        }
+        struct Stored: Decodable {
+            var Metadata: Inner
+            struct Inner: Decodable { var Config: Config }
+            struct Config: Decodable { var metadata: Name }
+            struct Name: Decodable { var name: String; var attempt: Int? }
+        }
     }
 
     public func pods() async throws -> [RuntimePod] {
@@ -48,7 +80,7 @@ public struct RuntimeInspector: Sendable {
         var sandboxes: [String: (name: String, namespace: String, uid: String)] = [:]
         // By sandbox, not by pod UID: a static pod put back gets the same UID and a new sandbox, while the old
         // sandbox's stopped containers are still listed.
-        var containersOfSandbox: [String: [String]] = [:]
+        var containersOfSandbox: [String: [RuntimeContainer]] = [:]
         for id in ids.stdout.split(separator: "\n").map(String.init) where !id.isEmpty {
             let info = try await shell.run(ctr, context.ctrArguments(["containers", "info", id]), timeout: 10)
             guard info.succeeded, let decoded = try? JSONDecoder().decode(ContainerInfo.self, from: Data(info.stdout.utf8)),
@@ -59,15 +91,20 @@ public struct RuntimeInspector: Sendable {
             if labels["io.cri-containerd.kind"] == "sandbox" {
                 sandboxes[id] = (pod, namespace, uid)
             } else {
-                containersOfSandbox[decoded.Spec?.annotations?["io.kubernetes.cri.sandbox-id"] ?? uid, default: []].append(id)
+                let metadata = decoded.criMetadata
+                let container = RuntimeContainer(id: id, name: metadata?.name ?? labels["io.kubernetes.container.name"] ?? "",
+                                                 attempt: metadata?.attempt ?? 0, running: running.contains(id))
+                containersOfSandbox[decoded.Spec?.annotations?["io.kubernetes.cri.sandbox-id"] ?? uid, default: []].append(container)
             }
         }
         let addresses = ipamAddresses()
         return sandboxes.map { id, pod in
             let containers = containersOfSandbox[id] ?? containersOfSandbox[pod.uid] ?? []
+            // Each container name's newest attempt decides: an older, exited attempt waits for garbage collection.
+            let newest = Dictionary(grouping: containers, by: \.name).values.compactMap { $0.max { $0.attempt < $1.attempt } }
             return RuntimePod(name: pod.name, namespace: pod.namespace, sandboxID: id,
-                              running: running.contains(id) && !containers.isEmpty && containers.allSatisfy(running.contains),
-                              ip: addresses[id])
+                              running: running.contains(id) && !newest.isEmpty && newest.allSatisfy(\.running),
+                              ip: addresses[id], containers: containers.sorted { ($0.name, $0.attempt) < ($1.name, $1.attempt) })
         }.sorted { $0.name < $1.name }
     }
 

@@ -13,6 +13,7 @@ public final class TerminalApp {
     var baseline: DiagramModel?
     var mode: ScreenMode = .tutorial
     var lessonScroll = 0
+    var showVersionNotes = true
     var selected: DiagramModel.BoxID?
     var inspector: (title: String, lines: @MainActor () -> [String])?
     var shown: Grid?
@@ -106,7 +107,8 @@ public final class TerminalApp {
         }
         return ScreenInput(session: session, lessonText: prose, stageTitle: lesson.map { "Stage \($0.stage ?? 0) — \($0.title)" } ?? "kubescratch",
                            diagram: diagram, width: width, height: height, mode: mode, lessonScroll: lessonScroll, selected: selected,
-                           inspector: inspector?.lines(), inspectorTitle: inspector?.title, now: Date(), ascii: ascii)
+                           inspector: inspector?.lines(), inspectorTitle: inspector?.title, now: Date(), ascii: ascii,
+                           showVersionNotes: showVersionNotes)
     }
 
     func draw() {
@@ -217,6 +219,7 @@ public final class TerminalApp {
         case "1", "2", "3", "4", "5": send(.goToStage(Int(String(Character(scalar)))!))
         case "r": send(.replayStage)
         case "x": send(.breakIt)
+        case "v": showVersionNotes.toggle()
         case "d": mode = mode == .diagram ? .tutorial : .diagram
         case "?": mode = .help
         case "q": send(.quit)

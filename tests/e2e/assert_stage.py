@@ -115,6 +115,18 @@ def stage5():
         status = http_status(f"http://{host}:{port}/")
         assert status == 200, f"http://{host}:{port}/ answered {status}"
         print(f"  ok: http://{host}:{port}/ answers 200")
+    # The ClusterIP only once kube-proxy's rule catches it: before, the packet would leave by the default route.
+    cluster_ip = service["spec"]["clusterIP"]
+    assert cluster_ip.startswith("10.32.0."), f"ClusterIP {cluster_ip} outside the service range"
+    services = subprocess.run(["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"], capture_output=True, text=True).stdout
+    assert f"-d {cluster_ip}/32 " in services, f"no KUBE-SERVICES rule for {cluster_ip}:\n{services}"
+    try:
+        with urllib.request.urlopen(f"http://{cluster_ip}:{service['spec']['ports'][0]['port']}/", timeout=3) as response:
+            status = response.status
+    except Exception as error:  # noqa: BLE001 - the message is the evidence
+        status = str(error)
+    assert status == 200, f"ClusterIP {cluster_ip} answered {status}"
+    print(f"  ok: ClusterIP {cluster_ip} answers 200 (its KUBE-SERVICES rule exists)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ It asks the API server (kubectl with the admin kubeconfig), the components' heal
 themselves, never kubescratch: the section's own checks are not taken as proof of what they check.
 Only addresses on this node are contacted: loopback, the node's address and pod IPs on our bridge.
 """
-import ipaddress, json, os, signal, subprocess, sys, time, urllib.request, ssl
+import base64, ipaddress, json, os, signal, subprocess, sys, time, urllib.request, ssl
 
 STATE = os.environ.get("KUBESCRATCH_STATE_DIR", "/var/lib/kubescratch")
 BIN = os.environ["BIN"]
@@ -50,10 +50,39 @@ def pod_ips():
     return found
 
 
+def ctr(*args):
+    done = subprocess.run(["ctr", "-a", f"{STATE}/run/containerd.sock", "-n", "k8s.io", *args],
+                          capture_output=True, text=True, timeout=5)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def web_attempt():
+    """The newest attempt of the web container, from containerd's CRI metadata (no API server in stage 1)."""
+    newest = None
+    for cid in ctr("containers", "ls", "-q").split():
+        try:
+            info = json.loads(ctr("containers", "info", cid))
+            if info.get("Labels", {}).get("io.kubernetes.container.name") != "web":
+                continue
+            meta = json.loads(base64.b64decode(info["Extensions"]["io.cri-containerd.container.metadata"]["value"]))
+            attempt = meta["Metadata"]["Config"]["metadata"].get("attempt", 0)
+            newest = attempt if newest is None else max(newest, attempt)
+        except (ValueError, KeyError):
+            pass
+    return newest
+
+
+def nat_rules(service):
+    done = subprocess.run(["iptables", "-w", "-t", "nat", "-S"], capture_output=True, text=True, timeout=5)
+    return sum(1 for line in done.stdout.splitlines()
+               if line.startswith("-A KUBE-") and f'--comment "default/{service}' in line)
+
+
 def look(stage):
     seen = {"t": round(time.time(), 2)}
     if stage == 1:
         seen["answering_pods"] = sum(1 for ip in pod_ips() if answers(f"http://{ip}/") == 200)
+        seen["web_attempt"] = web_attempt()
     elif stage == 2:
         # The pods are found on the bridge, not through the API: the pinned pod may get its address only a moment
         # before the section stops the API server.
@@ -78,6 +107,10 @@ def look(stage):
     elif stage == 5:
         seen["proxy_up"] = answers("http://127.0.0.1:10256/healthz") == 200
         seen["nodeport"] = answers(f"http://{NODE_IP}:30080/")
+        seen["service"] = kubectl("get", "service", "web", "-o", "name") is not None
+        seen["rules"] = nat_rules("web")
+        text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
+        seen["web_pods"] = None if text is None else len(json.loads(text)["items"])
     return seen
 
 
@@ -99,7 +132,14 @@ def judge(stage, path):
         return next((i for i, s in enumerate(seen) if i >= after and predicate(s)), None)
 
     if stage == 1:
-        gone = first(lambda s: s["answering_pods"] == 0)
+        # First the kill: containerd shows a newer attempt of the web container, the same pod answering.
+        before = seen[0]["web_attempt"]
+        restarted = first(lambda s: s["web_attempt"] is not None and before is not None and s["web_attempt"] > before
+                          and s["answering_pods"] == 1)
+        assert restarted is not None, f"stage 1: never saw the web container restarted (attempt {before} at first; last {seen[-1]})"
+        print(f"  ok: stage 1 break it, seen from containerd: web container attempt {before} -> {seen[restarted]['web_attempt']}, "
+              f"pod answering ({seen[restarted]['t'] - seen[0]['t']:.1f} s after the section began)")
+        gone = first(lambda s: s["answering_pods"] == 0, after=restarted)
         back = first(lambda s: s["answering_pods"] == 1, after=(gone or 0))
         degraded, healed = "no pod answered once its manifest was removed", "the pod answered again once it was back"
     elif stage == 2:
@@ -121,6 +161,15 @@ def judge(stage, path):
         gone = first(lambda s: not s["proxy_up"] and s["nodeport"] == 200)
         back = first(lambda s: s["proxy_up"] and s["nodeport"] == 200, after=(gone or 0))
         degraded, healed = "the NodePort answered with kube-proxy stopped", "kube-proxy healthy and the NodePort answering"
+        # Then the Service goes: its rules go with it while its three pods stay; then it comes back.
+        no_service = None if back is None else first(
+            lambda s: s["proxy_up"] and not s["service"] and s["rules"] == 0 and s["web_pods"] == 3, after=back)
+        assert no_service is not None, f"stage 5: never saw the Service gone with no rule left and 3 pods (last {seen[-1]})"
+        again = first(lambda s: s["service"] and s["rules"] > 0 and s["nodeport"] == 200, after=no_service)
+        assert again is not None, f"stage 5: the Service never came back with its rules (last {seen[-1]})"
+        had = max(s["rules"] for s in seen[:no_service])
+        print(f"  ok: stage 5 break it, seen from the API and iptables: Service deleted -> its {had} nat rules gone, "
+              f"3 pods kept; back with {seen[again]['rules']} rules and the NodePort answering")
     assert gone is not None, f"stage {stage}: never saw that {degraded} ({len(seen)} observations; last {seen[-1]})"
     assert back is not None, f"stage {stage}: saw that {degraded}, but never that {healed} (last {seen[-1]})"
     if stage == 3:

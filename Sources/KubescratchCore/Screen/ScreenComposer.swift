@@ -26,10 +26,12 @@ public struct ScreenInput: Sendable {
     public var inspectorTitle: String?
     public var now: Date
     public var ascii: Bool
+    /// The lesson's version notes aside: shown dimmed, or folded into one line (the v key).
+    public var showVersionNotes: Bool
 
     public init(session: TutorialSession, lessonText: String, stageTitle: String, diagram: DiagramModel?, width: Int, height: Int,
                 mode: ScreenMode = .tutorial, lessonScroll: Int = 0, selected: DiagramModel.BoxID? = nil, inspector: [String]? = nil,
-                inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false) {
+                inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, showVersionNotes: Bool = true) {
         self.session = session
         self.lessonText = lessonText
         self.stageTitle = stageTitle
@@ -43,6 +45,7 @@ public struct ScreenInput: Sendable {
         self.inspectorTitle = inspectorTitle
         self.now = now
         self.ascii = ascii
+        self.showVersionNotes = showVersionNotes
     }
 }
 
@@ -95,7 +98,7 @@ public enum ScreenComposer {
     static func drawLesson(_ input: ScreenInput, into grid: inout Grid, area: Rect) {
         frame(input.stageTitle, area, into: &grid)
         let width = area.width - 4
-        var lines = MarkdownLayout.lines(input.lessonText, width: width)
+        var lines = MarkdownLayout.lines(input.lessonText, width: width, showVersionNotes: input.showVersionNotes)
         let session = input.session
         if let stage = session.currentStage {
             lines.append(StyledText("", .plain))
@@ -201,6 +204,7 @@ public enum ScreenComposer {
             ("l / f / h", "the selected component's log, its command line and config, its health"),
             ("b", "break it: stop the selected component, or start it again"),
             ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
+            ("v", "hide or show the lesson's version notes (how other releases differ)"),
             ("Esc", "back to the output of the steps"),
             ("q", "quit (asks whether to keep the cluster running; keeping it lets you resume)"),
             ("?", "this help; any key closes it"),
@@ -239,9 +243,10 @@ public enum ScreenComposer {
 
 /// Markdown to styled, wrapped lines for the lesson pane: headings bold, code indented, lists and paragraphs wrapped.
 public enum MarkdownLayout {
-    public static func lines(_ markdown: String, width: Int) -> [StyledText] {
+    public static func lines(_ markdown: String, width: Int, showVersionNotes: Bool = true) -> [StyledText] {
         var out: [StyledText] = []
         var inFence = false
+        var notes: [String]?
         var paragraph = ""
         func flush() {
             guard !paragraph.isEmpty else { return }
@@ -252,6 +257,19 @@ public enum MarkdownLayout {
             paragraph = ""
         }
         for raw in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            // The version notes aside: dimmed under a heading, or one line saying how to show it.
+            if raw.trimmingCharacters(in: .whitespaces) == VersionNotes.fence { flush(); notes = []; continue }
+            if var collected = notes {
+                if raw.trimmingCharacters(in: .whitespaces) != "```" { collected.append(raw); notes = collected; continue }
+                notes = nil
+                let heading = showVersionNotes ? "\(VersionNotes.title) (other releases; v hides them)"
+                    : "\(VersionNotes.title) hidden: v shows how other releases differ"
+                out += wrapWords(heading, width: width, hanging: "").map { StyledText($0, .dim) }
+                if showVersionNotes {
+                    out += lines(collected.joined(separator: "\n"), width: width - 2).map { StyledText($0.text.isEmpty ? "" : "│ " + $0.text, .dim) }
+                }
+                continue
+            }
             if raw.hasPrefix("```") { flush(); inFence.toggle(); continue }
             if inFence { out.append(StyledText("    " + raw, .arrow)); continue }
             let line = raw.trimmingCharacters(in: .whitespaces)
