@@ -62,6 +62,26 @@ public struct PlacedArrow: Sendable, Equatable {
     public var head: Direction
     public var label: PlacedText?
     public var isNew: Bool
+    /// The placed boxes it joins (ids in `DiagramLayout.boxes`): tells node-2's kubelet from the first node's.
+    public var sourceBox: String = ""
+    public var targetBox: String = ""
+}
+
+/// The veth pair between the two node boxes: a double line across the gap between them, with its addresses and
+/// pod routes written beside it. Its two ends join the node boxes' borders.
+public struct PlacedLink: Sendable, Equatable {
+    /// The cells between the two node boxes, from the first node's border to node-2's.
+    public var path: [Point]
+    /// Stacked nodes: the link runs down from the first node's bottom border to node-2's top border.
+    public var vertical: Bool
+    public var labels: [PlacedText]
+    public var style: CellStyle
+
+    /// The border cells where the link meets the node boxes.
+    public var ends: [Point] {
+        guard let first = path.first, let last = path.last else { return [] }
+        return vertical ? [Point(first.x, first.y - 1), Point(last.x, last.y + 1)] : [Point(first.x - 1, first.y), Point(last.x + 1, last.y)]
+    }
 }
 
 /// Boxes, arrows and texts with their places on a grid of the given size.
@@ -72,46 +92,114 @@ public struct DiagramLayout: Sendable, Equatable {
     public var boxes: [PlacedBox]
     public var arrows: [PlacedArrow]
     public var texts: [PlacedText]
+    /// Stage 6's node-2 box (its components are in `boxes`, with ids from `secondNodeBoxID`).
+    public var secondNode: PlacedBox? = nil
+    public var link: PlacedLink? = nil
 
     public static let minimumWidth = 80
     public static let minimumHeight = 24
 
     public func box(_ id: DiagramModel.BoxID) -> PlacedBox? { boxes.first { $0.id == id.rawValue } }
+    public func box(id: String) -> PlacedBox? { boxes.first { $0.id == id } }
+
+    /// node-2's boxes are named after the node, so they never share an id with the first node's.
+    public static func secondNodeBoxID(node: String, _ id: DiagramModel.BoxID) -> String { "\(node)/\(id.rawValue)" }
 }
 
 /// Places the diagram on a grid of `width`×`height` cells (80×24 at least), using the room of larger terminals.
 /// Rows: control plane (etcd, API server, scheduler, controller manager), a channel for arrows into the API
 /// server, node agents (kubelet, kube-proxy, iptables), then containerd with the pods. Arrows run only in the
-/// gaps and channels between boxes, so they never cross a box.
+/// gaps and channels between boxes, so they never cross a box. A second node goes to the right of the first when
+/// the width allows, below it otherwise, joined to it by the link.
 public enum DiagramLayoutEngine {
+    static let rowAIDs: [DiagramModel.BoxID] = [.etcd, .apiserver, .scheduler, .controllerManager]
+    static let rowBIDs: [DiagramModel.BoxID] = [.kubelet, .kubeProxy, .iptables]
+
     public static func layout(_ model: DiagramModel, width: Int, height: Int, ascii: Bool = false) -> DiagramLayout {
         guard width >= DiagramLayout.minimumWidth, height >= DiagramLayout.minimumHeight else {
             let message = "The node diagram needs at least \(DiagramLayout.minimumWidth)×\(DiagramLayout.minimumHeight); this is \(width)×\(height)."
             return DiagramLayout(width: width, height: height, node: nil, boxes: [], arrows: [],
                                  texts: [PlacedText(at: Point(0, 0), text: StyledText(message, .unhealthy), limit: width)])
         }
+        if let second = model.secondNode {
+            return TwoNodeLayout(model: model, second: second, width: width, height: height, ascii: ascii).layout()
+        }
         let innerX = 2
         let innerWidth = width - 4
-        var boxes: [PlacedBox] = []
-        var y = 1
+        let agents = placeAgentRows(model, x: innerX, y: 1, width: innerWidth, ascii: ascii)
+        var boxes = agents.boxes
+        var y = agents.nextY
 
-        let rowAIDs: [DiagramModel.BoxID] = [.etcd, .apiserver, .scheduler, .controllerManager]
-        let rowBIDs: [DiagramModel.BoxID] = [.kubelet, .kubeProxy, .iptables]
+        // What goes below the node box, so the node box knows how far down it may reach.
+        let below = belowTexts(model, ascii: ascii)
+        let legendFits = height - (y + 4 + below.count) >= 1
+
+        if let containerd = model.box(.containerd) {
+            let lastRow = height - 2 - below.count - (legendFits ? 1 : 0)
+            let room = max(1, lastRow - y - 1)
+            let box = containerdBox(containerd, pods: model.podGroups, id: containerd.id.rawValue, x: innerX, y: y, width: innerWidth,
+                                    capacity: room, ascii: ascii)
+            boxes.append(box)
+            y = box.rect.maxY + 1
+        }
+        let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1)),
+                             title: model.nodeTitle, titleStyle: .title, lines: [])
+        let texts = placeBelow(below, from: node.rect.maxY + 1, width: width, height: height, legend: legendFits ? legend(ascii: ascii) : nil)
+        let arrows = placeArrows(model.arrows, boxes: boxes, id: { $0.rawValue }, rows: agents.rows, busY: agents.busY)
+        return DiagramLayout(width: width, height: height, node: node, boxes: boxes, arrows: arrows, texts: texts)
+    }
+
+    struct AgentRows {
+        var boxes: [PlacedBox]
+        /// The rows as placed (control plane, node agents): arrows between neighbours in a row run in their gap.
+        var rows: [[PlacedBox]]
+        /// The channel row between the two rows, for arrows into the API server.
+        var busY: Int?
+        /// Where containerd's box goes.
+        var nextY: Int
+    }
+
+    /// The control-plane row, its channel, and the node-agent row, from `y` down.
+    static func placeAgentRows(_ model: DiagramModel, x: Int, y top: Int, width: Int, ascii: Bool) -> AgentRows {
+        var y = top
+        var placed = AgentRows(boxes: [], rows: [], busY: nil, nextY: y)
         let rowA = rowAIDs.compactMap { model.box($0) }
         let rowB = rowBIDs.compactMap { model.box($0) }
-        var busY: Int?
         if !rowA.isEmpty {
-            boxes += placeRow(rowA, y: y, x: innerX, width: innerWidth, ascii: ascii)
+            let row = placeRow(rowA, y: y, x: x, width: width, ascii: ascii)
+            placed.boxes += row
+            placed.rows.append(row)
             y += 4
-            busY = y + 1
+            placed.busY = y + 1
             y += 3
         }
         if !rowB.isEmpty {
-            boxes += placeRow(rowB, y: y, x: innerX, width: innerWidth, ascii: ascii)
+            let row = placeRow(rowB, y: y, x: x, width: width, ascii: ascii)
+            placed.boxes += row
+            placed.rows.append(row)
             y += 4 + 1
         }
+        placed.nextY = y
+        return placed
+    }
 
-        // What goes below the node box, so the node box knows how far down it may reach.
+    /// The runtime box with the pods, `capacity` pod lines at most.
+    static func containerdBox(_ containerd: DiagramModel.ComponentBox, pods: [DiagramModel.PodGroup], id: String, x: Int, y: Int, width: Int,
+                              capacity: Int, ascii: Bool) -> PlacedBox {
+        let podLines = podRows(pods, width: width - 4, capacity: capacity, ascii: ascii)
+        let rect = Rect(x: x, y: y, width: width, height: podLines.count + 2)
+        let title = title(for: containerd, width: width, ascii: ascii)
+        return PlacedBox(id: id, rect: rect, title: title.text, titleStyle: title.style, lines: podLines)
+    }
+
+    static func legend(ascii: Bool) -> StyledText {
+        StyledText(ascii
+            ? "* up  ~ starting  ! unhealthy  o stopped  X crashed  + new since last step"
+            : "● up  ◐ starting  ▲ unhealthy  ○ stopped  ✖ crashed  ✚ new since last step", .dim)
+    }
+
+    /// Pods no node was chosen for, and the NodePort paths: lines under the node boxes.
+    static func belowTexts(_ model: DiagramModel, ascii: Bool) -> [StyledText] {
         var below: [StyledText] = []
         if !model.unscheduled.isEmpty {
             let names = model.unscheduled.map { $0.text(ascii: ascii) }.joined(separator: ", ")
@@ -121,50 +209,47 @@ public enum DiagramLayoutEngine {
         for path in model.nodePorts.prefix(2) {
             let arrow = ascii ? "-->" : "──►"
             let start = "client \(arrow) \(path.address):\(path.port) (service \(path.service))"
+            var pods = "\(path.backends) pod\(path.backends == 1 ? "" : "s")"
+            if let second = model.secondNode, path.backendsOnSecondNode > 0 {
+                // kube-proxy may pick a pod on node-2: reachable only over the pod routes.
+                pods += " (\(path.backendsOnSecondNode) on \(second.name)\(second.link.podRoutes ? "" : ", no pod route"))"
+            }
             let text = path.proxyRunning
-                ? "\(start) \(arrow) kube-proxy's rules \(arrow) \(path.backends) pod\(path.backends == 1 ? "" : "s")"
+                ? "\(start) \(arrow) kube-proxy's rules \(arrow) \(pods)"
                 : "\(start) \(ascii ? "--X" : "──✗") no answer: no kube-proxy"
             below.append(StyledText(text, path.isNew ? .new : (path.proxyRunning ? .arrow : .unhealthy)))
         }
-        let legend = ascii
-            ? "* up  ~ starting  ! unhealthy  o stopped  X crashed  + new since last step"
-            : "● up  ◐ starting  ▲ unhealthy  ○ stopped  ✖ crashed  ✚ new since last step"
-        let legendFits = height - (y + 4 + below.count) >= 1
+        return below
+    }
 
-        if let containerd = model.box(.containerd) {
-            let lastRow = height - 2 - below.count - (legendFits ? 1 : 0)
-            let room = max(1, lastRow - y - 1)
-            let podLines = podRows(model, width: innerWidth - 4, capacity: room, ascii: ascii)
-            let rect = Rect(x: innerX, y: y, width: innerWidth, height: podLines.count + 2)
-            let title = title(for: containerd, width: innerWidth, ascii: ascii)
-            boxes.append(PlacedBox(id: DiagramModel.BoxID.containerd.rawValue, rect: rect, title: title.text, titleStyle: title.style,
-                                   lines: podLines))
-            y = rect.maxY + 1
-        }
-        let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1)),
-                             title: model.nodeTitle, titleStyle: .title, lines: [])
+    /// The lines under the nodes from row `from`, and the legend on the last row when it fits.
+    static func placeBelow(_ below: [StyledText], from: Int, width: Int, height: Int, legend: StyledText?) -> [PlacedText] {
         var texts: [PlacedText] = []
-        var textY = node.rect.maxY + 1
+        var textY = from
         for line in below where textY < height {
             texts.append(PlacedText(at: Point(1, textY), text: line, limit: width - 2))
             textY += 1
         }
-        if legendFits, textY < height {
-            texts.append(PlacedText(at: Point(1, height - 1), text: StyledText(legend, .dim), limit: width - 2))
+        if let legend, textY < height {
+            texts.append(PlacedText(at: Point(1, height - 1), text: legend, limit: width - 2))
         }
+        return texts
+    }
 
+    /// Arrows between placed boxes: in the gap between neighbours of a row, along the channel into the API server, or
+    /// straight down into containerd. `id` names a model box's placed box.
+    static func placeArrows(_ connections: [DiagramModel.Connection], boxes: [PlacedBox], id: (DiagramModel.BoxID) -> String,
+                            rows: [[PlacedBox]], busY: Int?) -> [PlacedArrow] {
         var arrows: [PlacedArrow] = []
-        let rowAPlaced = boxes.filter { box in rowAIDs.contains { $0.rawValue == box.id } }
-        let rowBPlaced = boxes.filter { box in rowBIDs.contains { $0.rawValue == box.id } }
-        for connection in model.arrows {
-            guard let from = boxes.first(where: { $0.id == connection.from.rawValue }),
-                  let to = boxes.first(where: { $0.id == connection.to.rawValue }) else { continue }
+        for connection in connections {
+            guard let from = boxes.first(where: { $0.id == id(connection.from) }),
+                  let to = boxes.first(where: { $0.id == id(connection.to) }) else { continue }
             var arrow: PlacedArrow?
-            if let row = [rowAPlaced, rowBPlaced].first(where: { row in row.contains(from) && row.contains(to) }),
+            if let row = rows.first(where: { row in row.contains(from) && row.contains(to) }),
                let i = row.firstIndex(of: from), let j = row.firstIndex(of: to), abs(i - j) == 1 {
                 arrow = gapArrow(from: from, to: to)
             } else if connection.to == .apiserver, let busY {
-                arrow = busArrow(from: from, to: to, busY: busY, fromBelow: rowBPlaced.contains(from))
+                arrow = busArrow(from: from, to: to, busY: busY, fromBelow: from.rect.y > busY)
             } else if connection.to == .containerd {
                 let x = from.rect.centerX
                 arrow = PlacedArrow(from: connection.from, to: connection.to, path: Array((from.rect.maxY + 1)..<to.rect.y).map { Point(x, $0) },
@@ -173,13 +258,15 @@ public enum DiagramLayoutEngine {
             guard var placed = arrow, !placed.path.isEmpty else { continue }
             placed.from = connection.from
             placed.to = connection.to
+            placed.sourceBox = from.id
+            placed.targetBox = to.id
             placed.isNew = connection.isNew
             if let label = connection.label, connection.to == .containerd, let last = placed.path.last {
                 placed.label = PlacedText(at: Point(last.x + 2, last.y), text: StyledText(label, connection.isNew ? .new : .arrow), limit: label.count)
             }
             arrows.append(placed)
         }
-        return DiagramLayout(width: width, height: height, node: node, boxes: boxes, arrows: arrows, texts: texts)
+        return arrows
     }
 
     /// The runtime box is wide: its state and PID go in its title.
@@ -201,13 +288,21 @@ public enum DiagramLayoutEngine {
         return [StyledText(first, CellStyle.of(box.health)), StyledText(box.pid.map { "pid \($0)" } ?? "", .dim)]
     }
 
-    static func placeRow(_ row: [DiagramModel.ComponentBox], y: Int, x: Int, width: Int, ascii: Bool) -> [PlacedBox] {
+    static func naturalWidth(_ box: DiagramModel.ComponentBox, long: Bool, ascii: Bool) -> Int {
+        let titleWidth = (long ? box.id.longTitle : box.id.shortTitle).count + (box.isNew ? 2 : 0)
+        return max(titleWidth + 4, (contentLines(box, ascii: ascii).map(\.text.count).max() ?? 0) + 4, 12)
+    }
+
+    /// The least width a row of boxes takes (short titles, the smallest gaps).
+    static func minimumRowWidth(_ row: [DiagramModel.ComponentBox], ascii: Bool) -> Int {
+        row.isEmpty ? 0 : row.map { naturalWidth($0, long: false, ascii: ascii) }.reduce(0, +) + 4 * (row.count - 1)
+    }
+
+    static func placeRow(_ row: [DiagramModel.ComponentBox], y: Int, x: Int, width: Int, ascii: Bool,
+                         id: (DiagramModel.BoxID) -> String = { $0.rawValue }) -> [PlacedBox] {
         let minimumGap = 4
         let gaps = minimumGap * (row.count - 1)
-        func natural(_ box: DiagramModel.ComponentBox, long: Bool) -> Int {
-            let titleWidth = (long ? box.id.longTitle : box.id.shortTitle).count + (box.isNew ? 2 : 0)
-            return max(titleWidth + 4, (contentLines(box, ascii: ascii).map(\.text.count).max() ?? 0) + 4, 12)
-        }
+        func natural(_ box: DiagramModel.ComponentBox, long: Bool) -> Int { naturalWidth(box, long: long, ascii: ascii) }
         var long = true
         var widths = row.map { natural($0, long: true) }
         if widths.reduce(0, +) + gaps > width {
@@ -224,7 +319,7 @@ public enum DiagramLayoutEngine {
         var placed: [PlacedBox] = []
         for (box, boxWidth) in zip(row, widths) {
             let name = (long ? box.id.longTitle : box.id.shortTitle) + (box.isNew ? (ascii ? " +" : " ✚") : "")
-            placed.append(PlacedBox(id: box.id.rawValue, rect: Rect(x: cursor, y: y, width: boxWidth, height: 4), title: name,
+            placed.append(PlacedBox(id: id(box.id), rect: Rect(x: cursor, y: y, width: boxWidth, height: 4), title: name,
                                     titleStyle: box.isNew ? .new : .title, lines: contentLines(box, ascii: ascii)))
             cursor += boxWidth + gap
         }
@@ -232,12 +327,12 @@ public enum DiagramLayoutEngine {
     }
 
     /// Pods as lines, in columns when the box is wide; the last line says how many did not fit.
-    static func podRows(_ model: DiagramModel, width: Int, capacity: Int, ascii: Bool) -> [StyledText] {
-        let longest = model.podGroups.flatMap(\.pods).map { $0.text(ascii: ascii).count + 2 }.max() ?? 0
+    static func podRows(_ podGroups: [DiagramModel.PodGroup], width: Int, capacity: Int, ascii: Bool) -> [StyledText] {
+        let longest = podGroups.flatMap(\.pods).map { $0.text(ascii: ascii).count + 2 }.max() ?? 0
         let columnWidth = longest + 3
         let columns = max(1, width / max(1, columnWidth))
         var rows: [(line: StyledText, pods: Int)] = []
-        for group in model.podGroups {
+        for group in podGroups {
             if let header = group.header { rows.append((StyledText(header, .title), 0)) }
             for chunk in stride(from: 0, to: group.pods.count, by: columns) {
                 let pods = group.pods[chunk..<min(chunk + columns, group.pods.count)]
@@ -252,6 +347,17 @@ public enum DiagramLayoutEngine {
         }
         if rows.isEmpty { return [StyledText("no pods", .dim)] }
         guard rows.count > capacity else { return rows.map(\.line) }
+        if capacity <= 1 {
+            // No room for any pod line: one line that counts them.
+            let pods = podGroups.flatMap(\.pods)
+            var counts: [(String, Int)] = []
+            for pod in pods {
+                let word = pod.terminating ? "Terminating" : pod.phase
+                if let index = counts.firstIndex(where: { $0.0 == word }) { counts[index].1 += 1 } else { counts.append((word, 1)) }
+            }
+            let summary = counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+            return [StyledText("\(pods.count) pod\(pods.count == 1 ? "" : "s"): \(summary)", pods.contains { $0.isNew } ? .new : .dim)]
+        }
         let kept = rows.prefix(max(0, capacity - 1))
         let hidden = rows.dropFirst(kept.count).reduce(0) { $0 + $1.pods }
         return kept.map(\.line) + [StyledText("… \(hidden) more pod\(hidden == 1 ? "" : "s") not shown", .dim)]

@@ -8,6 +8,8 @@ public struct DiagramModel: Sendable, Equatable {
     /// Pods no node has been chosen for: drawn outside the node.
     public var unscheduled: [PodLine]
     public var nodePorts: [NodePortPath]
+    /// Stage 6's node-2, drawn as a second node box joined to this one by the link.
+    public var secondNode: SecondNode?
 
     public struct ComponentBox: Sendable, Equatable {
         public var id: BoxID
@@ -117,6 +119,74 @@ public struct DiagramModel: Sendable, Equatable {
         public var backends: Int
         public var proxyRunning: Bool
         public var isNew: Bool
+        /// Of `backends`, those on node-2: reached over the link, so only once the pod routes exist.
+        public var backendsOnSecondNode: Int = 0
+    }
+
+    /// node-2 as drawn: its own components and pods, its Node object's condition, its link to the first node.
+    public struct SecondNode: Sendable, Equatable {
+        public var name: String
+        public var address: String
+        public var podRange: String
+        /// nil: no Node object registered yet.
+        public var ready: Bool?
+        public var taints: [String]
+        /// node-2 itself appeared since the previous state.
+        public var isNew: Bool
+        /// containerd, kubelet and kube-proxy (no iptables box: node-2's rules live in its own namespace).
+        public var components: [ComponentBox]
+        /// Connections inside node-2 (the kubelet's CRI).
+        public var arrows: [Connection]
+        /// node-2's kubelet and kube-proxy talking to the first node's API server, over the link.
+        public var apiClients: [Connection]
+        /// Where they reach it: "192.0.2.2:6443".
+        public var apiServerAddress: String
+        public var podGroups: [PodGroup]
+        public var link: NodeLink
+
+        public func box(_ id: BoxID) -> ComponentBox? { components.first { $0.id == id } }
+
+        /// "node node-2 · 10.201.0.2 · NotReady · taint unreachable"; full taint keys when `fullTaints`.
+        public func title(fullTaints: Bool) -> String {
+            var words = ["node \(name) · \(address)"]
+            switch ready {
+            case nil: words.append("no Node object yet")
+            case false?: words.append("NotReady")
+            case true?: break
+            }
+            if !taints.isEmpty {
+                let keys = fullTaints ? taints : taints.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+                words.append("taint \(keys.joined(separator: ", "))")
+            }
+            return words.joined(separator: " · ")
+        }
+
+        /// NotReady or tainted reads as trouble; a node that just appeared as new.
+        public var titleStyle: CellStyle {
+            if isNew { return .new }
+            if ready == false || !taints.isEmpty { return .unhealthy }
+            return ready == nil ? .starting : .title
+        }
+    }
+
+    /// The veth pair between the host (the first node) and node-2, and whether pods can cross it.
+    public struct NodeLink: Sendable, Equatable {
+        public var hostAddress: String
+        public var nodeAddress: String
+        public var podRoutes: Bool
+        public var firstPodRange: String
+        public var secondPodRange: String
+        public var isNew: Bool
+        /// The pod routes were added since the previous state.
+        public var routesAreNew: Bool
+
+        /// "10.201.0.1 ⇄ 10.201.0.2"
+        public var addresses: String { "\(hostAddress) ⇄ \(nodeAddress)" }
+        /// "none" or "10.200.0.0/24 ⇄ 10.200.1.0/24"
+        public var routes: String { podRoutes ? "\(firstPodRange) ⇄ \(secondPodRange)" : "none" }
+        /// On one line: "10.201.0.1 ⇄ 10.201.0.2  pod routes: none".
+        public var label: String { "\(addresses)  pod routes: \(routes)" }
+        public var style: CellStyle { isNew || routesAreNew ? .new : (podRoutes ? .arrow : .podPending) }
     }
 
     public func box(_ id: BoxID) -> ComponentBox? { components.first { $0.id == id } }
@@ -125,15 +195,8 @@ public struct DiagramModel: Sendable, Equatable {
 extension DiagramModel {
     /// Builds the model from live state. `previous` marks what is new since the step before.
     public init(state: NodeState, previous: DiagramModel? = nil) {
-        nodeTitle = "node \(state.nodeName) · \(state.nodeIP)"
-        var boxes: [ComponentBox] = []
-        for status in state.components {
-            let id = BoxID(status.id)
-            let before = previous?.box(id)
-            let isNew = previous != nil && (before == nil || (before!.health != status.health && status.health == .healthy))
-            boxes.append(ComponentBox(id: id, health: status.health, pid: status.health == .stopped ? nil : status.pid,
-                                      port: status.port, isNew: isNew))
-        }
+        nodeTitle = "node \(state.nodeName) · \(state.nodeIP)" + (state.secondNode == nil ? "" : " · control plane")
+        var boxes = Self.componentBoxes(state.components, previous: previous, before: { previous?.box($0) })
         if state.component(.kubeProxy) != nil {
             let proxyUp = state.isUp(.kubeProxy)
             boxes.append(ComponentBox(id: .iptables, health: proxyUp ? .healthy : .stopped, pid: nil, port: nil,
@@ -151,37 +214,83 @@ extension DiagramModel {
         if both(.kubeControllerManager, .kubeAPIServer) { wanted.append((.controllerManager, .apiserver, nil)) }
         if both(.kubeProxy, .kubeAPIServer) { wanted.append((.kubeProxy, .apiserver, nil)) }
         if state.isUp(.kubeProxy) { wanted.append((.kubeProxy, .iptables, "rules")) }
-        let before = Set((previous?.arrows ?? []).map { "\($0.from.rawValue)>\($0.to.rawValue)" })
-        arrows = wanted.map { from, to, label in
-            Connection(from: from, to: to, label: label, isNew: previous != nil && !before.contains("\(from.rawValue)>\(to.rawValue)"))
-        }
+        arrows = Self.connections(wanted, previous: previous?.arrows, hasPrevious: previous != nil)
 
-        let knownPods = Set((previous?.podGroups.flatMap(\.pods) ?? []).map(\.name) + (previous?.unscheduled ?? []).map(\.name))
+        let previousPods = (previous?.podGroups ?? []) + (previous?.secondNode?.podGroups ?? [])
+        let knownPods = Set(previousPods.flatMap(\.pods).map(\.name) + (previous?.unscheduled ?? []).map(\.name))
         func line(_ pod: PodStatus) -> PodLine {
             PodLine(name: pod.name, phase: pod.phase, ready: pod.ready, ip: pod.ip, isStatic: pod.isStatic,
                     terminating: pod.terminating, isNew: previous != nil && !knownPods.contains(pod.name))
         }
         let onNode = state.pods.filter { $0.nodeName != nil || $0.isStatic }
+        let secondName = state.secondNode?.name
         unscheduled = state.pods.filter { $0.nodeName == nil && !$0.isStatic }.map(line)
-        var groups: [PodGroup] = []
-        let loose = onNode.filter { $0.replicaSet == nil }.sorted { ($0.isStatic ? 0 : 1, $0.name) < ($1.isStatic ? 0 : 1, $1.name) }
-        if !loose.isEmpty { groups.append(PodGroup(header: nil, pods: loose.map(line))) }
-        let sets = Dictionary(grouping: onNode.filter { $0.replicaSet != nil }, by: { $0.replicaSet! })
-        for (set, pods) in sets.sorted(by: { $0.key < $1.key }) {
-            let deployment = pods.first?.deployment.map { "deploy/\($0) › " } ?? ""
-            groups.append(PodGroup(header: "\(deployment)rs/\(set)", pods: pods.sorted { $0.name < $1.name }.map(line)))
-        }
-        podGroups = groups
+        podGroups = Self.groups(onNode.filter { secondName == nil || $0.nodeName != secondName }, line: line)
 
         let previousPorts = Set((previous?.nodePorts ?? []).map(\.service))
         nodePorts = state.services.compactMap { service in
             guard let port = service.nodePort else { return nil }
             let backends = onNode.filter { pod in
                 !service.selector.isEmpty && service.selector.allSatisfy { pod.labels[$0.key] == $0.value } && pod.ready && !pod.terminating
-            }.count
-            return NodePortPath(service: service.name, address: state.nodeIP, port: port, backends: backends,
+            }
+            return NodePortPath(service: service.name, address: state.nodeIP, port: port, backends: backends.count,
                                 proxyRunning: state.isUp(.kubeProxy),
-                                isNew: previous != nil && !previousPorts.contains(service.name))
+                                isNew: previous != nil && !previousPorts.contains(service.name),
+                                backendsOnSecondNode: backends.filter { secondName != nil && $0.nodeName == secondName }.count)
         }
+
+        secondNode = state.secondNode.map { second in
+            let before = previous?.secondNode
+            let hasPrevious = previous != nil
+            let apiServerUp = state.isUp(.kubeAPIServer)
+            var inside: [(BoxID, BoxID, String?)] = []
+            if second.isUp(.kubelet) && second.isUp(.containerd) { inside.append((.kubelet, .containerd, "CRI")) }
+            var toAPI: [(BoxID, BoxID, String?)] = []
+            if second.isUp(.kubelet) && apiServerUp { toAPI.append((.kubelet, .apiserver, nil)) }
+            if second.isUp(.kubeProxy) && apiServerUp { toAPI.append((.kubeProxy, .apiserver, nil)) }
+            let apiPort = state.component(.kubeAPIServer)?.port ?? ClusterNetwork().apiServerPort
+            let link = NodeLink(hostAddress: second.hostAddress, nodeAddress: second.address, podRoutes: second.podRoutes,
+                                firstPodRange: second.firstNodePodRange, secondPodRange: second.podRange,
+                                isNew: hasPrevious && before == nil,
+                                routesAreNew: hasPrevious && second.podRoutes && before?.link.podRoutes != true)
+            return SecondNode(name: second.name, address: second.address, podRange: second.podRange, ready: second.ready,
+                              taints: second.taints, isNew: hasPrevious && before == nil,
+                              components: Self.componentBoxes(second.components, previous: previous, before: { before?.box($0) }),
+                              arrows: Self.connections(inside, previous: before?.arrows, hasPrevious: hasPrevious),
+                              apiClients: Self.connections(toAPI, previous: before?.apiClients, hasPrevious: hasPrevious),
+                              apiServerAddress: "\(state.nodeIP):\(apiPort)",
+                              podGroups: Self.groups(onNode.filter { $0.nodeName == second.name }, line: line), link: link)
+        }
+    }
+
+    /// One box per component; new when it was not there before, or just became healthy.
+    static func componentBoxes(_ statuses: [ComponentStatus], previous: DiagramModel?, before: (BoxID) -> ComponentBox?) -> [ComponentBox] {
+        statuses.map { status in
+            let id = BoxID(status.id)
+            let earlier = before(id)
+            let isNew = previous != nil && (earlier == nil || (earlier!.health != status.health && status.health == .healthy))
+            return ComponentBox(id: id, health: status.health, pid: status.health == .stopped ? nil : status.pid,
+                                port: status.port, isNew: isNew)
+        }
+    }
+
+    static func connections(_ wanted: [(BoxID, BoxID, String?)], previous: [Connection]?, hasPrevious: Bool) -> [Connection] {
+        let before = Set((previous ?? []).map { "\($0.from.rawValue)>\($0.to.rawValue)" })
+        return wanted.map { from, to, label in
+            Connection(from: from, to: to, label: label, isNew: hasPrevious && !before.contains("\(from.rawValue)>\(to.rawValue)"))
+        }
+    }
+
+    /// Static pods, lone pods, then one group per ReplicaSet.
+    static func groups(_ pods: [PodStatus], line: (PodStatus) -> PodLine) -> [PodGroup] {
+        var groups: [PodGroup] = []
+        let loose = pods.filter { $0.replicaSet == nil }.sorted { ($0.isStatic ? 0 : 1, $0.name) < ($1.isStatic ? 0 : 1, $1.name) }
+        if !loose.isEmpty { groups.append(PodGroup(header: nil, pods: loose.map(line))) }
+        let sets = Dictionary(grouping: pods.filter { $0.replicaSet != nil }, by: { $0.replicaSet! })
+        for (set, members) in sets.sorted(by: { $0.key < $1.key }) {
+            let deployment = members.first?.deployment.map { "deploy/\($0) › " } ?? ""
+            groups.append(PodGroup(header: "\(deployment)rs/\(set)", pods: members.sorted { $0.name < $1.name }.map(line)))
+        }
+        return groups
     }
 }

@@ -3,7 +3,9 @@ public enum DiagramRenderer {
     public static func grid(_ layout: DiagramLayout, ascii: Bool = false) -> Grid {
         var grid = Grid(width: layout.width, height: layout.height, ascii: ascii)
         if let node = layout.node { drawBox(node, into: &grid, ascii: ascii, borderStyle: .border) }
+        if let second = layout.secondNode { drawBox(second, into: &grid, ascii: ascii, borderStyle: .border) }
         for box in layout.boxes { drawBox(box, into: &grid, ascii: ascii, borderStyle: .border) }
+        if let link = layout.link { drawLink(link, into: &grid, ascii: ascii) }
         drawArrows(layout.arrows, into: &grid, ascii: ascii)
         for text in layout.texts {
             grid.write(text.text.text, x: text.at.x, y: text.at.y, style: text.text.style, limit: text.limit)
@@ -31,6 +33,21 @@ public enum DiagramRenderer {
         grid.write(" \(box.title) ", x: r.x + 1, y: r.y, style: box.titleStyle, limit: r.width - 2)
         for (index, line) in box.lines.enumerated() where index < r.height - 2 {
             grid.write(line.text, x: r.x + 2, y: r.y + 1 + index, style: line.style, limit: r.width - 4)
+        }
+    }
+
+    /// The link as a double line (a cable, not a request), joined to both node borders.
+    static func drawLink(_ link: PlacedLink, into grid: inout Grid, ascii: Bool) {
+        let line: Character = link.vertical ? (ascii ? "|" : "║") : (ascii ? "=" : "═")
+        for point in link.path { grid[point.x, point.y] = Cell(line, link.style) }
+        let ends = link.ends
+        if ends.count == 2 {
+            let (start, end): (Character, Character) = link.vertical ? (ascii ? ("+", "+") : ("╥", "╨")) : (ascii ? ("+", "+") : ("╞", "╡"))
+            grid[ends[0].x, ends[0].y] = Cell(start, link.style)
+            grid[ends[1].x, ends[1].y] = Cell(end, link.style)
+        }
+        for label in link.labels {
+            grid.write(label.text.text, x: label.at.x, y: label.at.y, style: label.text.style, limit: label.limit)
         }
     }
 

@@ -68,7 +68,7 @@ public struct Grid: Sendable, Equatable {
     }
 
     static func asciiOnly(_ text: String) -> String {
-        let known: [Character: String] = ["·": "-", "›": ">", "…": "...", "─": "-", "►": ">", "✗": "X", "✚": "+", "×": "x"]
+        let known: [Character: String] = ["·": "-", "›": ">", "…": "...", "─": "-", "►": ">", "✗": "X", "✚": "+", "×": "x", "⇄": "<>", "◄": "<"]
         return String(text.flatMap { character -> [Character] in
             if character.isASCII { return [character] }
             return Array(known[character] ?? "?")

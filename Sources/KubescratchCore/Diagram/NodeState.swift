@@ -7,15 +7,60 @@ public struct NodeState: Sendable, Equatable {
     public var services: [ServiceStatus]
     /// The kubelet's mode decides whether it talks to the API server.
     public var kubeletMode: KubeletMode?
+    /// Stage 6's node-2, once it exists. Its pods stay in `pods`: those whose `nodeName` is its name are its own.
+    public var secondNode: SecondNodeState?
 
     public init(nodeName: String, nodeIP: String, components: [ComponentStatus] = [], pods: [PodStatus] = [],
-                services: [ServiceStatus] = [], kubeletMode: KubeletMode? = nil) {
+                services: [ServiceStatus] = [], kubeletMode: KubeletMode? = nil, secondNode: SecondNodeState? = nil) {
         self.nodeName = nodeName
         self.nodeIP = nodeIP
         self.components = components
         self.pods = pods
         self.services = services
         self.kubeletMode = kubeletMode
+        self.secondNode = secondNode
+    }
+
+    public func component(_ id: ComponentID) -> ComponentStatus? { components.first { $0.id == id } }
+
+    public func isUp(_ id: ComponentID) -> Bool {
+        guard let status = component(id) else { return false }
+        return status.health == .healthy || status.health == .starting
+    }
+}
+
+/// The second node (stage 6): a network namespace on the same machine, joined to the host by a veth pair, with its
+/// own containerd, kubelet and kube-proxy. The control plane stays on the first node.
+public struct SecondNodeState: Sendable, Equatable {
+    public var name: String
+    /// node-2's end of the link (its node IP).
+    public var address: String
+    /// The host's end of the link: the first node's side.
+    public var hostAddress: String
+    public var podRange: String
+    /// The first node's pod range: the other end of the pod routes.
+    public var firstNodePodRange: String
+    /// node-2's containerd, kubelet and kube-proxy.
+    public var components: [ComponentStatus]
+    /// The Node object's Ready condition; nil while no Node object is registered.
+    public var ready: Bool?
+    /// Taint keys on the Node object, e.g. node.kubernetes.io/unreachable.
+    public var taints: [String]
+    /// Both pod routes exist (host → node-2's pods, node-2 → node-1's pods). Before, cross-node pod traffic fails.
+    public var podRoutes: Bool
+
+    public init(name: String, address: String, podRange: String, components: [ComponentStatus] = [], ready: Bool? = nil,
+                taints: [String] = [], podRoutes: Bool = false,
+                hostAddress: String = SecondNodeNetwork().hostAddress, firstNodePodRange: String = ClusterNetwork().podSubnet) {
+        self.name = name
+        self.address = address
+        self.hostAddress = hostAddress
+        self.podRange = podRange
+        self.firstNodePodRange = firstNodePodRange
+        self.components = components
+        self.ready = ready
+        self.taints = taints
+        self.podRoutes = podRoutes
     }
 
     public func component(_ id: ComponentID) -> ComponentStatus? { components.first { $0.id == id } }

@@ -16,6 +16,14 @@ public enum SVGRenderer {
 
         """
         if let node = layout.node { out += box(node, fill: "#f8fafc", stroke: "#64748b") }
+        if let second = layout.secondNode { out += box(second, fill: "#f8fafc", stroke: "#64748b") }
+        if let link = layout.link, let first = link.ends.first, let last = link.ends.last {
+            // A thick line from border to border: the cable, not a request.
+            let (x1, y1) = center(first), (x2, y2) = center(last)
+            let color = link.style == .new ? "#b45309" : color(link.style)
+            out += "<line x1=\"\(format(x1))\" y1=\"\(format(y1))\" x2=\"\(format(x2))\" y2=\"\(format(y2))\" stroke=\"\(color)\" stroke-width=\"4\"/>\n"
+            for label in link.labels { out += text(label.text, at: label.at, background: "#ffffff") }
+        }
         for placed in layout.boxes { out += box(placed, fill: "#ffffff", stroke: "#334155") }
         for arrow in layout.arrows where !arrow.path.isEmpty {
             var points = arrow.path.map { center($0) }

@@ -1,0 +1,160 @@
+import KubescratchCore
+import Testing
+
+/// Stage 6's two-node states, constructed: the real stage 5 objects of a real v1.20.2 node, with node-2's parts
+/// made up here (no stage 6 capture exists yet). Snapshot files are named `constructed-…` so the real captures of a
+/// stage 6 run can replace them.
+enum ConstructedSecondNode {
+    static let name = "node-2"
+    static let pids: [ComponentID: Int32] = [.containerd: 21007, .kubelet: 21342, .kubeProxy: 22118]
+    static let ports: [ComponentID: Int] = [.kubelet: 10250, .kubeProxy: 10256]
+
+    static func components(_ health: [ComponentID: ComponentHealth]) -> [ComponentStatus] {
+        [ComponentID.containerd, .kubelet, .kubeProxy].compactMap { id in
+            health[id].map { ComponentStatus(id: id, health: $0, pid: pids[id], port: ports[id]) }
+        }
+    }
+
+    static func node(_ health: [ComponentID: ComponentHealth], ready: Bool?, taints: [String] = [], podRoutes: Bool = false) -> SecondNodeState {
+        SecondNodeState(name: name, address: "10.201.0.2", podRange: "10.200.1.0/24", components: components(health), ready: ready,
+                        taints: taints, podRoutes: podRoutes)
+    }
+
+    /// Stage 5's web Deployment scaled to 4: two of the real pods stay on vm, the third moves to node-2 and a fourth
+    /// (made from it) joins it there, with addresses from node-2's pod range.
+    static func spreadPods(_ pods: [PodStatus], terminatingOnSecond: Bool = false) -> [PodStatus] {
+        let web = pods.filter { $0.deployment == "web" }.sorted { $0.name < $1.name }
+        var moved = web[2]
+        moved.nodeName = name
+        moved.ip = "10.200.1.2"
+        var fourth = moved
+        fourth.name = "web-7648778cf4-q8w4z"
+        fourth.ip = "10.200.1.3"
+        var onSecond = [moved, fourth]
+        if terminatingOnSecond { onSecond = onSecond.map { var pod = $0; pod.terminating = true; pod.ready = false; return pod } }
+        return pods.filter { $0.name != moved.name } + onSecond
+    }
+
+    static let stage5: NodeState = try! FixtureStates.state(stage: 5)
+
+    /// node-2's kubelet is up and has registered its Node, which is not Ready yet (no kube-proxy either).
+    static var joining: NodeState {
+        var state = stage5
+        state.secondNode = node([.containerd: .healthy, .kubelet: .healthy], ready: false, taints: ["node.kubernetes.io/not-ready"])
+        return state
+    }
+
+    /// Both nodes Ready, the web Deployment's 4 pods spread 2/2, no pod routes yet.
+    static var bothReady: NodeState {
+        var state = stage5
+        state.pods = spreadPods(state.pods)
+        state.secondNode = node([.containerd: .healthy, .kubelet: .healthy, .kubeProxy: .healthy], ready: true)
+        return state
+    }
+
+    static var withRoutes: NodeState {
+        var state = bothReady
+        state.secondNode?.podRoutes = true
+        return state
+    }
+
+    /// node-2's kubelet stopped: the node controller marks the Node NotReady and taints it unreachable; its pods are
+    /// being deleted, and the ReplicaSet's replacements run on vm.
+    static var unreachable: NodeState {
+        var state = withRoutes
+        state.pods = spreadPods(stage5.pods, terminatingOnSecond: true) + [
+            PodStatus(name: "web-7648778cf4-m2t7d", phase: "Running", ready: true, ip: "10.200.0.8", nodeName: "vm",
+                      replicaSet: "web-7648778cf4", deployment: "web", labels: ["app": "web"]),
+            PodStatus(name: "web-7648778cf4-zr5hx", phase: "Pending", ready: false, ip: nil, nodeName: "vm",
+                      replicaSet: "web-7648778cf4", deployment: "web", labels: ["app": "web"]),
+        ]
+        state.secondNode = node([.containerd: .healthy, .kubelet: .stopped, .kubeProxy: .healthy], ready: false,
+                                taints: ["node.kubernetes.io/unreachable"], podRoutes: true)
+        return state
+    }
+
+    /// Each state with the one before it, so what is new is marked.
+    static let sequence: [(name: String, state: NodeState, previous: NodeState)] = [
+        ("joining", joining, stage5), ("both-ready", bothReady, joining), ("routes", withRoutes, bothReady), ("unreachable", unreachable, withRoutes),
+    ]
+}
+
+@Suite struct SecondNodeDiagramTests {
+    func render(_ state: NodeState, previous: NodeState?, width: Int, height: Int, ascii: Bool = false) -> String {
+        let model = DiagramModel(state: state, previous: previous.map { DiagramModel(state: $0) })
+        return DiagramRenderer.grid(DiagramLayoutEngine.layout(model, width: width, height: height, ascii: ascii), ascii: ascii).text
+    }
+
+    @Test(arguments: ConstructedSecondNode.sequence.map(\.name))
+    func snapshots(name: String) throws {
+        let step = try #require(ConstructedSecondNode.sequence.first { $0.name == name })
+        for (width, height) in [(80, 24), (120, 40), (200, 60)] {
+            try assertSnapshot(render(step.state, previous: step.previous, width: width, height: height),
+                               named: "constructed-stage6-\(name)-\(width)x\(height)")
+        }
+    }
+
+    @Test func asciiSnapshot() throws {
+        let step = ConstructedSecondNode.sequence[3]
+        let text = render(step.state, previous: step.previous, width: 80, height: 24, ascii: true)
+        #expect(text.allSatisfy { $0.isASCII })
+        try assertSnapshot(text, named: "constructed-stage6-unreachable-80x24-ascii")
+    }
+
+    @Test func podsGoToTheirNode() {
+        let model = DiagramModel(state: ConstructedSecondNode.bothReady)
+        let second = model.secondNode!
+        #expect(second.podGroups.flatMap(\.pods).map(\.name) == ["web-7648778cf4-njx8l", "web-7648778cf4-q8w4z"])
+        #expect(second.podGroups.first?.header == "deploy/web › rs/web-7648778cf4")
+        let firstWeb = model.podGroups.first { $0.header != nil }!.pods.map(\.name)
+        #expect(firstWeb == ["web-7648778cf4-2xcb5", "web-7648778cf4-g76n9"])
+        #expect(model.nodeTitle == "node vm · 192.0.2.2 · control plane")
+        #expect(model.nodePorts.first?.backends == 4 && model.nodePorts.first?.backendsOnSecondNode == 2)
+        #expect(second.link.label == "10.201.0.1 ⇄ 10.201.0.2  pod routes: none")
+        #expect(DiagramModel(state: ConstructedSecondNode.withRoutes).secondNode?.link.label
+                == "10.201.0.1 ⇄ 10.201.0.2  pod routes: 10.200.0.0/24 ⇄ 10.200.1.0/24")
+    }
+
+    @Test func connectionsAndWhatIsNew() {
+        let joining = DiagramModel(state: ConstructedSecondNode.joining, previous: DiagramModel(state: ConstructedSecondNode.stage5))
+        let second = joining.secondNode!
+        #expect(second.isNew && second.link.isNew && second.components.allSatisfy { $0.isNew })
+        #expect(second.arrows.map { "\($0.from)>\($0.to)" } == ["kubelet>containerd"])
+        #expect(second.apiClients.map { "\($0.from)>\($0.to)" } == ["kubelet>apiserver"] && second.apiServerAddress == "192.0.2.2:6443")
+        #expect(second.title(fullTaints: true) == "node node-2 · 10.201.0.2 · NotReady · taint node.kubernetes.io/not-ready")
+        #expect(second.title(fullTaints: false) == "node node-2 · 10.201.0.2 · NotReady · taint not-ready")
+        #expect(joining.components.allSatisfy { !$0.isNew })
+
+        let ready = DiagramModel(state: ConstructedSecondNode.bothReady, previous: joining)
+        #expect(!ready.secondNode!.isNew && ready.secondNode!.box(.kubeProxy)?.isNew == true && ready.secondNode!.box(.kubelet)?.isNew == false)
+        // New by name: the pod that moved from vm is not, the one made on node-2 is.
+        #expect(ready.secondNode!.podGroups.flatMap(\.pods).filter(\.isNew).map(\.name) == ["web-7648778cf4-q8w4z"])
+        #expect(ready.secondNode!.title(fullTaints: true) == "node node-2 · 10.201.0.2")
+
+        let routes = DiagramModel(state: ConstructedSecondNode.withRoutes, previous: ready)
+        #expect(routes.secondNode!.link.routesAreNew && !routes.secondNode!.link.isNew)
+
+        let gone = DiagramModel(state: ConstructedSecondNode.unreachable, previous: routes)
+        #expect(gone.secondNode!.apiClients.map(\.from) == [.kubeProxy] && gone.secondNode!.arrows.isEmpty)
+        #expect(gone.secondNode!.podGroups.flatMap(\.pods).allSatisfy { $0.terminating })
+        #expect(gone.nodePorts.first?.backendsOnSecondNode == 0)
+    }
+
+    @Test func withoutASecondNodeNothingChanges() throws {
+        // The one-node model has no node-2 parts, and its title is the one the stage 1–5 snapshots show.
+        let model = DiagramModel(state: ConstructedSecondNode.stage5)
+        #expect(model.secondNode == nil && model.nodeTitle == "node vm · 192.0.2.2")
+        let layout = DiagramLayoutEngine.layout(model, width: 80, height: 24)
+        #expect(layout.secondNode == nil && layout.link == nil)
+    }
+
+    @Test func svgDrawsNodeTwoAndTheLink() {
+        for (width, height) in [(80, 24), (200, 60)] {
+            let model = DiagramModel(state: ConstructedSecondNode.withRoutes)
+            let svg = SVGRenderer.svg(DiagramLayoutEngine.layout(model, width: width, height: height))
+            #expect(svg.contains("node node-2 · 10.201.0.2"))
+            #expect(svg.contains("stroke-width=\"4\""), "the link at \(width)x\(height)")
+            #expect(svg.contains("10.200.0.0/24 ⇄ 10.200.1.0/24"))
+        }
+    }
+}
