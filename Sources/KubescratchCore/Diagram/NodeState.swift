@@ -63,7 +63,10 @@ public struct SecondNodeState: Sendable, Equatable {
         self.podRoutes = podRoutes
     }
 
-    public func component(_ id: ComponentID) -> ComponentStatus? { components.first { $0.id == id } }
+    /// Matched by the box it draws as, so node-2's components may carry ids of their own (a kubelet is a kubelet).
+    public func component(_ id: ComponentID) -> ComponentStatus? {
+        components.first { DiagramModel.BoxID($0.id) == DiagramModel.BoxID(id) }
+    }
 
     public func isUp(_ id: ComponentID) -> Bool {
         guard let status = component(id) else { return false }
