@@ -47,7 +47,7 @@ final class PlainPrinter: @unchecked Sendable {
         }
         switch event {
         case .stageStarted(let lesson):
-            let label = lesson.stage.map { "Stage \($0)/5 · " } ?? ""  // the break-it section's title says what it is
+            let label = lesson.stage.map { "Stage \($0)/\(Lesson.stages.upperBound) · " } ?? ""  // the break-it section's title says what it is
             write("\n━━ \(label)\(lesson.title) ━━\n")
         case .stepStarted(let step, let index, let count):
             if showProse, !step.prose.isEmpty { write("\n" + MarkdownText.plain(step.prose) + "\n") }

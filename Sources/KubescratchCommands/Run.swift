@@ -15,8 +15,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
-    @Option(name: .long, help: ArgumentHelp("Run stages up to this one (1-5).", valueName: "N"))
-    var through: Int = 5
+    @Option(name: .long, help: ArgumentHelp("Run stages up to this one (1-6).", valueName: "N"))
+    var through: Int = Lesson.stages.upperBound
 
     @Flag(name: .long, help: "Plain text output (the only output this command has so far; kept for scripts).")
     var plain = false
@@ -34,7 +34,7 @@ struct Run: AsyncParsableCommand {
     var breakIt = false
 
     func validate() throws {
-        guard (1...5).contains(through) else { throw ValidationError("--through must be 1 to 5") }
+        guard Lesson.stages.contains(through) else { throw ValidationError("--through must be \(Lesson.stageRange)") }
     }
 
     func run() async throws {
@@ -58,7 +58,7 @@ struct StageCommand: AsyncParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
-    @Argument(help: "The stage to replay (1-5).")
+    @Argument(help: "The stage to replay (1-6).")
     var number: Int
 
     @Flag(name: .long, help: "Plain text output (the only output this command has so far; kept for scripts).")
@@ -71,7 +71,7 @@ struct StageCommand: AsyncParsableCommand {
     var stepsOnly = false
 
     func validate() throws {
-        guard (1...5).contains(number) else { throw ValidationError("the stage must be 1 to 5") }
+        guard Lesson.stages.contains(number) else { throw ValidationError("the stage must be \(Lesson.stageRange)") }
     }
 
     func run() async throws {

@@ -37,7 +37,8 @@ struct Status: AsyncParsableCommand {
         let supervisor = Supervisor(layout: layout)
         let progress = Setup.loadProgress(layout)
         var components: [ComponentStatus] = []
-        for component in ComponentID.allCases {
+        // node-2's components only once stage 6 started them.
+        for component in ComponentID.allCases where !component.isOnSecondNode || supervisor.record(component) != nil {
             let record = supervisor.record(component)
             let state = supervisor.state(component)
             var healthy: Bool?
@@ -69,7 +70,7 @@ struct Status: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print("stage: \(report.completedStage)/5 done\(report.unfinishedStage.map { ", stage \($0) unfinished" } ?? "")   state: \(layout.root)")
+        print("stage: \(report.completedStage)/\(Lesson.stages.upperBound) done\(report.unfinishedStage.map { ", stage \($0) unfinished" } ?? "")   state: \(layout.root)")
         if let kubeconfig = report.kubeconfig { print("KUBECONFIG=\(kubeconfig)") }
         print("")
         let header = ["COMPONENT", "STATE", "PID", "MEMORY", "PORTS", "HEALTH"]

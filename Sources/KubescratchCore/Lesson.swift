@@ -1,6 +1,10 @@
 /// One lesson file: Markdown prose with the stage's steps in fenced ```step blocks (YAML).
 public struct Lesson: Sendable, Equatable {
-    /// 1...5 for a stage; nil for the introduction and the wrap-up.
+    /// The stages of the tutorial: five on one node, the sixth adds a second node.
+    public static let stages = 1...6
+    public static var stageRange: String { "\(stages.lowerBound) to \(stages.upperBound)" }
+
+    /// 1...6 for a stage; nil for the introduction and the wrap-up.
     public var stage: Int?
     public var title: String
     public var file: String
@@ -50,7 +54,7 @@ public struct Lesson: Sendable, Equatable {
         return breakIt.filter { step in
             if case .action(let action, _) = step.kind {
                 switch action {
-                case .start, .installStaticPod: return true
+                case .start, .installStaticPod, .secondNode(.podRoutes): return true
                 case .delete(let manifest, _): deleted.insert(manifest); return false
                 // Only an apply that brings back what the section deleted heals; one that makes the section's own
                 // object (stage 3's unscheduled pod) would leave it behind.
@@ -123,6 +127,21 @@ public enum Action: Sendable, Equatable {
     case killContainer(pod: String)
     /// Print state the learner cannot see from the outside, read-only.
     case show(HiddenState)
+    /// Stage 6: make, fill or take away the second "machine" (SecondNodeNetwork, SecondNodePlanner).
+    case secondNode(SecondNodeAction)
+}
+
+public enum SecondNodeAction: String, Sendable, Equatable, CaseIterable {
+    /// Its folder, credentials (signed by the cluster CA), cgroup parent, network namespace and link.
+    case machine
+    /// The pause and web images, copied from node-1's containerd into node-2's.
+    case images
+    /// The two pod network routes, and taking them away again.
+    case podRoutes = "pod-routes"
+    case removePodRoutes = "remove-pod-routes"
+    /// Everything of node-2, in the order that leaves the host clean: its pods, components, mounts, Node object,
+    /// network and cgroups. Safe to run when there is nothing to remove.
+    case remove
 }
 
 /// What a `show` step prints. Nothing it does changes the node.
@@ -158,6 +177,16 @@ public enum Check: Sendable, Equatable {
     case containerRestarted(pod: String)
     /// kube-proxy's nat rules for the Service exist (`present`) or are all gone.
     case proxyRules(service: String, present: Bool)
+    /// A named node's Ready condition is True (`ready`) or not (False or Unknown).
+    case nodeIs(node: String, ready: Bool)
+    /// A taint with this key (`key` or `key:Effect`) is on the named node (`present`), or is not.
+    case nodeTaint(node: String, key: String, present: Bool)
+    /// Exactly `count` Ready, not terminating pods with the selector are bound to the node.
+    case podsOnNode(selector: String, node: String, count: Int)
+    /// `count` Ready, not terminating pods with the selector, on at least two nodes.
+    case podsSpread(selector: String, count: Int)
+    /// From inside a Ready pod on one node, `wget` a Ready pod on another: it answers (`reaches`) or times out.
+    case podReaches(selector: String, from: String, to: String, reaches: Bool)
 }
 
 public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
@@ -169,12 +198,17 @@ public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
     /// it, no route on this machine knows the service range and the packet would leave by the default route.
     case clusterIP(service: String)
 
-    public enum NodePortHost: String, Sendable, Equatable { case loopback, nodeIP = "node-ip" }
+    public enum NodePortHost: String, Sendable, Equatable {
+        case loopback, nodeIP = "node-ip"
+        /// The second node's address (stage 6): its own kube-proxy's rules, inside its namespace.
+        case secondNode = "node-2"
+    }
 
     public var description: String {
         switch self {
         case .pod(let name): "pod \(name)"
-        case .nodePort(let service, let host): "NodePort of service \(service) on \(host == .loopback ? "127.0.0.1" : "the node's address")"
+        case .nodePort(let service, let host):
+            "NodePort of service \(service) on \(host == .loopback ? "127.0.0.1" : host == .nodeIP ? "the node's address" : "node-2's address")"
         case .clusterIP(let service): "ClusterIP of service \(service)"
         }
     }

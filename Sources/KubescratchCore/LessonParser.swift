@@ -106,8 +106,8 @@ public struct LessonParser: Sendable {
         try fields.checkUnknown()
         let title = try fields.requiredString("title")
         let stage = try fields.optionalInt("stage")
-        if let stage, !(1...5).contains(stage) {
-            throw LessonError(file: file, line: fields.line(of: "stage"), message: "stage must be 1 to 5, not \(stage)")
+        if let stage, !Lesson.stages.contains(stage) {
+            throw LessonError(file: file, line: fields.line(of: "stage"), message: "stage must be \(Lesson.stageRange), not \(stage)")
         }
         let components = try fields.stringList("components").map { name, line throws(LessonError) in
             guard let component = ComponentID(name: name) else {
@@ -169,7 +169,10 @@ public struct LessonParser: Sendable {
             // Deleting what the section applied itself is tidying up; deleting what the stage made is a break.
             case .delete(let manifest, _): if !applied.contains(manifest) { deleted[manifest] = step.line }
             case .apply(let manifest): if deleted.removeValue(forKey: manifest) == nil { applied.insert(manifest) }
-            case .wipeEtcdData, .prepareCertificates, .prepareImages, .cleanupProxyRules:
+            // The pod routes are the one part of node-2 a section may take away, and must put back.
+            case .secondNode(.removePodRoutes): removed[SecondNodeAction.podRoutes.rawValue] = step.line
+            case .secondNode(.podRoutes): removed[SecondNodeAction.podRoutes.rawValue] = nil
+            case .wipeEtcdData, .prepareCertificates, .prepareImages, .cleanupProxyRules, .secondNode:
                 throw LessonError(file: file, line: step.line, message: "step '\(step.id)': a break-it section only stops and starts components, removes and puts back static pods, kills containers, applies, deletes, shows or runs kubectl; this action cannot be undone there")
             default: break
             }
@@ -178,7 +181,8 @@ public struct LessonParser: Sendable {
             throw LessonError(file: file, line: line, message: "the break-it section stops \(component.name) and never starts it again: the node must be healed at its end")
         }
         if let (manifest, line) = removed.min(by: { $0.value < $1.value }) {
-            throw LessonError(file: file, line: line, message: "the break-it section removes the static pod \(manifest) and never puts it back: the node must be healed at its end")
+            let what = manifest == SecondNodeAction.podRoutes.rawValue ? "the pod routes" : "the static pod \(manifest)"
+            throw LessonError(file: file, line: line, message: "the break-it section removes \(what) and never puts it back: the node must be healed at its end")
         }
         if let (manifest, line) = deleted.min(by: { $0.value < $1.value }) {
             throw LessonError(file: file, line: line, message: "the break-it section deletes what \(manifest) made and never applies it again: the node must be healed at its end")
@@ -205,12 +209,13 @@ public struct LessonParser: Sendable {
     }
 
     static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "delete", "kubectl", "cleanup", "wipe",
-                             "kill-container", "show"]
+                             "kill-container", "show", "second-node"]
 
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
-                                      "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward"] + Self.actionKeys)
+                                      "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward",
+                                      "node", "taint", "from", "to"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -298,6 +303,13 @@ public struct LessonParser: Sendable {
             }
             return .kubectl(words)
         case "kill-container": return .killContainer(pod: try fields.requiredString("kill-container"))
+        case "second-node":
+            let what = try fields.requiredString("second-node")
+            guard let action = SecondNodeAction(rawValue: what) else {
+                throw LessonError(file: fields.file, line: fields.line(of: "second-node"),
+                                  message: "unknown second-node '\(what)'; expected one of \(SecondNodeAction.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .secondNode(action)
         case "show":
             let what = try fields.requiredString("show")
             guard let state = HiddenState(rawValue: what) else {
@@ -320,7 +332,8 @@ public struct LessonParser: Sendable {
 
     static let checkNames = ["healthy", "pod-running", "pod-unscheduled", "pod-bound", "pods-gone", "pod-gone", "node-registered", "node-ready",
                              "mirror-pod", "replica-sets", "deployment-ready", "http-answers", "no-answer", "container-restarted",
-                             "proxy-rules", "proxy-rules-gone"]
+                             "proxy-rules", "proxy-rules-gone", "node-not-ready", "node-tainted", "node-untainted", "pods-on-node",
+                             "pods-spread", "pod-reaches", "pod-cannot-reach"]
 
     func check(_ fields: Fields, id: String) throws(LessonError) -> Check {
         let name = try fields.requiredString("check")
@@ -332,7 +345,18 @@ public struct LessonParser: Sendable {
         case "pods-gone": return .podsGone(selector: try fields.requiredString("selector"))
         case "pod-gone": return .podGone(try fields.requiredString("pod"))
         case "node-registered": return .nodeRegistered
-        case "node-ready": return .nodeReady
+        case "node-ready":
+            if let node = try fields.optionalString("node") { return .nodeIs(node: node, ready: true) }
+            return .nodeReady
+        case "node-not-ready": return .nodeIs(node: try fields.requiredString("node"), ready: false)
+        case "node-tainted", "node-untainted":
+            return .nodeTaint(node: try fields.requiredString("node"), key: try fields.requiredString("taint"), present: name == "node-tainted")
+        case "pods-on-node":
+            return .podsOnNode(selector: try fields.requiredString("selector"), node: try fields.requiredString("node"), count: try fields.requiredInt("count"))
+        case "pods-spread": return .podsSpread(selector: try fields.requiredString("selector"), count: try fields.requiredInt("count"))
+        case "pod-reaches", "pod-cannot-reach":
+            return .podReaches(selector: try fields.requiredString("selector"), from: try fields.requiredString("from"),
+                               to: try fields.requiredString("to"), reaches: name == "pod-reaches")
         case "mirror-pod": return .mirrorPod(try fields.requiredString("pod"))
         case "replica-sets": return .replicaSets(deployment: try fields.requiredString("deployment"), count: try fields.requiredInt("count"))
         case "deployment-ready":
@@ -354,7 +378,7 @@ public struct LessonParser: Sendable {
             let hostText = try fields.optionalString("host") ?? "loopback"
             if hostText == "cluster-ip" { return .clusterIP(service: service) }
             guard let host = HTTPTarget.NodePortHost(rawValue: hostText) else {
-                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback, node-ip or cluster-ip, not '\(hostText)'")
+                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback, node-ip, node-2 or cluster-ip, not '\(hostText)'")
             }
             return .nodePort(service: service, host: host)
         }

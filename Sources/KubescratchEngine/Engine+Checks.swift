@@ -59,7 +59,7 @@ extension Engine {
             switch target {
             case .pod: return "curl http://<pod IP>/   # \(target)"
             case .nodePort(let service, let host):
-                return "curl http://\(host == .loopback ? "127.0.0.1" : context.facts.nodeIP):<nodePort of \(service)>/"
+                return "curl http://\(address(of: host)):<nodePort of \(service)>/"
             case .clusterIP(let service):
                 return "curl http://<clusterIP of \(service)>:<port>/   # only once iptables -t nat -S KUBE-SERVICES has its rule"
             }
@@ -68,6 +68,10 @@ extension Engine {
                 : "ctr -a \(layout.containerdSocket) -n k8s.io containers info <id>   # CRI metadata: attempt = restart count"
         case .proxyRules(let service, _):
             return "iptables -t nat -S | grep '\"default/\(service)'"
+        case .nodeIs(let node, _), .nodeTaint(let node, _, _): return "kubectl get node \(nodeName(node)) -o json"
+        case .podsOnNode(let selector, _, _), .podsSpread(let selector, _): return "kubectl get pods -l \(selector) -o wide"
+        case .podReaches(let selector, let from, let to, _):
+            return "kubectl exec <a pod labelled \(selector) on \(nodeName(from))> -- sh -c 'printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | busybox nc -w 2 <IP of one on \(nodeName(to))> 80'"
         }
     }
 
@@ -204,6 +208,12 @@ extension Engine {
 
         case .proxyRules(let service, let present):
             return try await observeProxyRules(service: service, present: present)
+        case .nodeIs(let node, let ready): return try await observeNode(node, ready: ready)
+        case .nodeTaint(let node, let key, let present): return try await observeTaint(node, key: key, present: present)
+        case .podsOnNode(let selector, let node, let count): return try await observePodsOnNode(selector, node: node, count: count)
+        case .podsSpread(let selector, let count): return try await observeSpread(selector, count: count)
+        case .podReaches(let selector, let from, let to, let reaches):
+            return try await observeReach(selector, from: from, to: to, reaches: reaches)
         }
     }
 
@@ -225,9 +235,17 @@ extension Engine {
                 throw CheckError.noService(service)
             }
             guard let port = try KubeDecoding.decode(Service.self, from: text).nodePort else { throw CheckError.noService(service) }
-            return "http://\(host == .loopback ? "127.0.0.1" : context.facts.nodeIP):\(port)/"
+            return "http://\(address(of: host)):\(port)/"
         case .clusterIP(let service):
             return try await clusterIPURL(of: service)
+        }
+    }
+
+    func address(of host: HTTPTarget.NodePortHost) -> String {
+        switch host {
+        case .loopback: "127.0.0.1"
+        case .nodeIP: context.facts.nodeIP
+        case .secondNode: secondNodePlanner.network.nodeAddress
         }
     }
 

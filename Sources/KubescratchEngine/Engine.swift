@@ -154,14 +154,16 @@ public final class Engine: @unchecked Sendable {
     /// The components we started and did not stop (a record is removed when we stop one), except the one the step
     /// itself stops or (re)starts. One already dead when the step begins is reported at once.
     func componentsToWatch(during step: Step) -> [ComponentID] {
-        var excluded: ComponentID?
+        var excluded: [ComponentID] = []
         if case .action(let action, _) = step.kind {
             switch action {
-            case .start(let component, _), .stop(let component): excluded = component
+            case .start(let component, _), .stop(let component): excluded = [component]
+            // Making node-2's machine removes an earlier node-2 first, and removing node-2 stops its components.
+            case .secondNode(.machine), .secondNode(.remove): excluded = ComponentID.secondNode
             default: break
             }
         }
-        return ComponentID.allCases.filter { $0 != excluded && context.supervisor.record($0) != nil }
+        return ComponentID.allCases.filter { !excluded.contains($0) && context.supervisor.record($0) != nil }
     }
 
     /// Polls (every 200 ms: a death is noticed well within the 2 s a learner waits) until one of `components`
@@ -251,6 +253,7 @@ public final class Engine: @unchecked Sendable {
             return .done("the cluster's stored state is gone")
         case .killContainer(let pod): return try await killContainers(of: pod)
         case .show(let state): return try await show(state)
+        case .secondNode(let action): return try await secondNode(action, timeout: timeout)
         }
     }
 
@@ -341,6 +344,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     func start(_ component: ComponentID, mode: KubeletMode) async throws -> ActionResult {
+        if component.isOnSecondNode, !secondNodeHost().exists {
+            return .commandFailed("node-2's machine does not exist yet (its network namespace \(secondNodePlanner.network.namespacePath)): run the step `second-node: machine` first")
+        }
         let plan = context.planner.plan(component, kubeletMode: mode)
         if let record = context.supervisor.runningRecord(component) {
             if record.arguments == plan.arguments && record.executable == plan.executable {
@@ -359,7 +365,9 @@ public final class Engine: @unchecked Sendable {
         for file in plan.files {
             emit(.output("── \(file.path)\n\(file.contents.trimmingCharacters(in: .newlines))"))
         }
-        let record = try context.supervisor.start(plan, kubeletMode: component == .kubelet ? mode : nil)
+        // node-2's kubelet only ever joins the cluster.
+        let kubeletMode: KubeletMode? = component == .kubelet ? mode : component == .secondNodeKubelet ? .cluster : nil
+        let record = try context.supervisor.start(plan, kubeletMode: kubeletMode)
         emit(.note("\(component.name) started, pid \(record.pid), log \(record.logFile)"))
         if let failure = await awaitHealthy(plan) { return failure }
         return .done("\(component.name) is healthy (\(plan.health))")

@@ -27,7 +27,7 @@ public enum HostFacts {
 
     /// The IPv4 address of the interface that holds the default route (read from /proc, no packet sent).
     public static func defaultRouteAddress() -> String? {
-        guard let routes = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return nil }
+        guard let routes = ProcFile.text("/proc/net/route") else { return nil }
         var interface: String?
         for line in routes.split(separator: "\n").dropFirst() {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
@@ -83,7 +83,7 @@ public enum HostFacts {
 public enum BinaryResolver {
     public static func resolve(binDir: String?, shell: Shell) -> BinaryPaths {
         var programs: [String: String] = [:]
-        for program in BinaryPaths.required + ["crictl", "iptables", "ip6tables", "ip", "busybox", "tar", "mount", "umount"] {
+        for program in BinaryPaths.required + ["crictl", "iptables", "ip6tables", "busybox", "tar", "mount", "umount"] + SecondNodePlanner.requiredPrograms {
             if let binDir, FileManager.default.isExecutableFile(atPath: "\(binDir)/\(program)") {
                 programs[program] = "\(binDir)/\(program)"
             } else if let found = shell.which(program) {

@@ -71,7 +71,7 @@ public enum HostInspector {
     public static func listeners(ports: [Int], ignoring: Set<Int32> = []) -> [Int: String] {
         var inodes: [String: Int] = [:]
         for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            let text = ProcFile.text(file) ?? ""
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 guard fields.count > 9, fields[3] == "0A", let colon = fields[1].lastIndex(of: ":"),

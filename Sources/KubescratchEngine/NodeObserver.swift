@@ -22,29 +22,28 @@ public struct NodeObserver: Sendable {
         return .clusterCAWithClient(caFile: pki.cert("ca"), certFile: pki.cert("admin"), keyFile: pki.key("admin"))
     }
 
-    public func snapshot() async -> NodeState {
+    /// One component as the supervisor and its health endpoint see it; nil when it is neither running nor expected.
+    func status(of id: ComponentID) async -> ComponentStatus? {
         let supervisor = context.supervisor
+        let record = supervisor.record(id)
+        guard record != nil || expected.contains(id) else { return nil }
+        let plan = context.planner.plan(id, kubeletMode: record?.kubeletMode ?? .cluster)
+        let port = plan.ports.first
+        guard let record else { return ComponentStatus(id: id, health: .stopped, pid: nil, port: port) }
+        guard supervisor.isAlive(record) else { return ComponentStatus(id: id, health: .crashed, pid: record.pid, port: port) }
+        let healthy = await plan.health.probe() == nil
+        let young = Date().timeIntervalSince(record.startedAt) < plan.startTimeoutSeconds
+        return ComponentStatus(id: id, health: healthy ? .healthy : (young ? .starting : .unhealthy), pid: record.pid, port: port)
+    }
+
+    public func snapshot() async -> NodeState {
         var components: [ComponentStatus] = []
-        var kubeletMode: KubeletMode?
-        for id in ComponentID.allCases {
-            let record = supervisor.record(id)
-            guard record != nil || expected.contains(id) else { continue }
-            let plan = context.planner.plan(id, kubeletMode: record?.kubeletMode ?? .cluster)
-            let port = plan.ports.first
-            guard let record else {
-                components.append(ComponentStatus(id: id, health: .stopped, pid: nil, port: port))
-                continue
-            }
-            if id == .kubelet { kubeletMode = record.kubeletMode }
-            guard supervisor.isAlive(record) else {
-                components.append(ComponentStatus(id: id, health: .crashed, pid: record.pid, port: port))
-                continue
-            }
-            let healthy = await plan.health.probe() == nil
-            let young = Date().timeIntervalSince(record.startedAt) < plan.startTimeoutSeconds
-            components.append(ComponentStatus(id: id, health: healthy ? .healthy : (young ? .starting : .unhealthy), pid: record.pid, port: port))
+        for id in ComponentID.firstNode {
+            if let status = await status(of: id) { components.append(status) }
         }
+        let kubeletMode = context.supervisor.record(.kubelet)?.kubeletMode
         var state = NodeState(nodeName: context.facts.nodeName, nodeIP: context.facts.nodeIP, components: components, kubeletMode: kubeletMode)
+        state.secondNode = await secondNode()
         if components.contains(where: { $0.id == .kubeAPIServer && $0.health == .healthy }) {
             if let pods: KubeList<Pod> = await get("/api/v1/namespaces/default/pods"),
                let sets: KubeList<ReplicaSet> = await get("/apis/apps/v1/namespaces/default/replicasets") {
@@ -55,6 +54,27 @@ public struct NodeObserver: Sendable {
             }
         } else if components.contains(where: { $0.id == .kubelet && $0.health == .healthy }) {
             state.pods = await kubeletPods()
+        }
+        return state
+    }
+
+    /// node-2 once its machine exists (stage 6): its components, its Node object, and whether the pod routes exist.
+    func secondNode() async -> SecondNodeState? {
+        let planner = SecondNodePlanner(first: context.planner)
+        let host = SecondNodeHost(planner: planner, supervisor: context.supervisor, shell: context.shell) { _ in }
+        guard host.exists else { return nil }
+        var components: [ComponentStatus] = []
+        for id in ComponentID.secondNode {
+            components.append(await status(of: id) ?? ComponentStatus(id: id, health: .stopped))
+        }
+        let network = planner.network
+        var state = SecondNodeState(name: SecondNodePlanner.nodeName, address: network.nodeAddress, podRange: network.podSubnet,
+                                    components: components, podRoutes: await host.podRoutesExist(),
+                                    hostAddress: network.hostAddress, firstNodePodRange: context.network.podSubnet)
+        if context.supervisor.runningRecord(.kubeAPIServer) != nil,
+           let node: Node = await get("/api/v1/nodes/\(SecondNodePlanner.nodeName)") {
+            state.ready = node.isReady
+            state.taints = node.spec?.taints?.map(\.key) ?? []
         }
         return state
     }
@@ -84,7 +104,7 @@ public struct NodeObserver: Sendable {
     public func changes(tick: Double = 2) -> AsyncStream<Void> {
         AsyncStream { continuation in
             let paths = ["/api/v1/namespaces/default/pods?watch=1", "/apis/apps/v1/namespaces/default/replicasets?watch=1",
-                         "/api/v1/namespaces/default/services?watch=1"]
+                         "/api/v1/namespaces/default/services?watch=1", "/api/v1/nodes?watch=1"]
             let task = Task {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {

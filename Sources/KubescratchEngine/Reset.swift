@@ -22,6 +22,10 @@ public struct Reset: Sendable {
         let supervisor = Supervisor(layout: layout)
         let snapshot = HostSnapshot.load(layout: layout)
 
+        // Stage 6's second node first: its namespace must lose its processes before it can go.
+        let secondNode = SecondNodeHost.removal(layout: layout, say: say)
+        if secondNode.anythingLeft { await secondNode.remove(kubectl: nil) }
+
         // Control plane and node agents first, containerd last: it holds the containers.
         for component in ComponentID.allCases.reversed() where component != .containerd {
             if let record = supervisor.record(component) {
@@ -151,7 +155,7 @@ public struct Reset: Sendable {
 
     /// Mount points under a folder, read from /proc/self/mountinfo (octal escapes decoded).
     public static func mountPoints(under root: String) -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = ProcFile.text("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }

@@ -40,7 +40,7 @@ public struct LessonBook: Sendable {
             seenStages[stage] = lesson.file
         }
         if errors.isEmpty, lessons.contains(where: { $0.stage != nil }) {
-            let missing = (1...5).filter { seenStages[$0] == nil }
+            let missing = Lesson.stages.filter { seenStages[$0] == nil }
             if !missing.isEmpty {
                 errors.append(LessonError(file: folder, line: 0, message: "no lesson for stage \(missing.map(String.init).joined(separator: ", "))"))
             }

@@ -216,7 +216,7 @@ public final class TerminalApp {
         switch Character(scalar) {
         case "\n", "\r", "n": lessonScroll = 0; send(.next)
         case "p": lessonScroll = 0; send(.previous)
-        case "1", "2", "3", "4", "5": send(.goToStage(Int(String(Character(scalar)))!))
+        case "1", "2", "3", "4", "5", "6": send(.goToStage(Int(String(Character(scalar)))!))
         case "r": send(.replayStage)
         case "x": send(.breakIt)
         case "v": showVersionNotes.toggle()

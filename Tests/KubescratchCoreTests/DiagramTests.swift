@@ -13,7 +13,7 @@ enum FixtureStates {
         2: [.containerd, .kubelet, .etcd, .kubeAPIServer],
         3: [.containerd, .kubelet, .etcd, .kubeAPIServer, .kubeScheduler],
         4: [.containerd, .kubelet, .etcd, .kubeAPIServer, .kubeScheduler, .kubeControllerManager],
-        5: ComponentID.allCases,
+        5: ComponentID.firstNode,
     ]
 
     static func state(stage: Int) throws -> NodeState {

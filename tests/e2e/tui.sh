@@ -55,7 +55,7 @@ tmux -S "$sock" send-keys l
 wait_for "log of "
 echo "  ok: a component's log opens"
 tmux -S "$sock" resize-window -x 80 -y 24
-wait_for "stage 1/5"
+wait_for "stage 1/6"
 # 80x24 stacks lesson and output; the diagram is one key (d) away.
 if screen | grep -q "node vm"; then echo "tui: expected the stacked layout at 80x24"; screen; exit 1; fi
 tmux -S "$sock" resize-window -x 120 -y 40

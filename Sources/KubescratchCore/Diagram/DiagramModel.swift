@@ -24,7 +24,8 @@ public struct DiagramModel: Sendable, Equatable {
         case etcd, apiserver, scheduler, controllerManager, kubelet, kubeProxy, iptables, containerd
 
         public init(_ component: ComponentID) {
-            switch component {
+            // node-2's components are drawn in node-2's box, as the same programs.
+            switch component.program {
             case .etcd: self = .etcd
             case .kubeAPIServer: self = .apiserver
             case .kubeScheduler: self = .scheduler
@@ -32,6 +33,7 @@ public struct DiagramModel: Sendable, Equatable {
             case .kubelet: self = .kubelet
             case .kubeProxy: self = .kubeProxy
             case .containerd: self = .containerd
+            default: self = .containerd
             }
         }
 

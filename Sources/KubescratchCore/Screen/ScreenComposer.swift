@@ -54,7 +54,7 @@ public struct ScreenInput: Sendable {
 public enum ScreenComposer {
     public static let minimumWidth = 80
     public static let minimumHeight = 24
-    public static let keyHints = "Enter run · p back · 1-5 stage · r replay · d diagram · Tab select · ? help · q quit"
+    public static let keyHints = "Enter run · p back · 1-6 stage · r replay · d diagram · Tab select · ? help · q quit"
 
     public static func compose(_ input: ScreenInput) -> Grid {
         var grid = Grid(width: max(1, input.width), height: max(1, input.height), ascii: input.ascii)
@@ -197,7 +197,7 @@ public enum ScreenComposer {
             ("Enter / n", "run the step you are reading (at a stage's end: go to the next stage)"),
             ("p", "read the previous step again (the node is not changed)"),
             ("PgUp / PgDn", "scroll the lesson"),
-            ("1 … 5", "go to a stage: the node is moved to its start (asks first)"),
+            ("1 … 6", "go to a stage: the node is moved to its start (asks first)"),
             ("r", "replay this stage from its start (asks first)"),
             ("d", "the node diagram on the whole screen (d again to come back)"),
             ("Tab", "select a component in the diagram"),

@@ -149,11 +149,13 @@ public struct SecondNodeNetwork: Sendable, Equatable {
     /// only through a cloud provider, and the bridge plugin knows only its own node.
     public var podRoutes: [SecondNodeStep] {
         [
-            SecondNodeStep("host → node-2's pods", ip(["route", "add", podSubnet, "via", nodeAddress]),
+            // `replace`, not `add`: the same two routes again are no error (a break-it section cut short puts them
+            // back without knowing whether they were already restored).
+            SecondNodeStep("host → node-2's pods", ip(["route", "replace", podSubnet, "via", nodeAddress]),
                            undo: .command(SecondNodeCommand(ip(["route", "del", podSubnet, "via", nodeAddress]),
                                                             alreadyGone: [Self.routeGone]))),
             // Gone with the namespace at teardown; removePodRoutes deletes it while the namespace stays.
-            SecondNodeStep("node-2 → node-1's pods", ipInNamespace(["route", "add", cluster.podSubnet, "via", hostAddress]),
+            SecondNodeStep("node-2 → node-1's pods", ipInNamespace(["route", "replace", cluster.podSubnet, "via", hostAddress]),
                            undo: .removedWith("namespace \(namespace)")),
         ]
     }

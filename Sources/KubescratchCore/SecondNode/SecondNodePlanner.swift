@@ -5,8 +5,9 @@ public struct SecondNodeComponent: Sendable, Equatable {
     /// The program nsenter becomes (it execs without forking): what /proc/<pid>/exe shows once it runs, and what
     /// must exist beside nsenter itself.
     public var program: String
+    /// Its log and the supervisor's record of it, beside node-1's, under its own name (`node-2-kubelet`): one
+    /// supervisor watches both nodes, so a crash of node-2's kubelet is reported like any other.
     public var log: String
-    /// The supervisor's record for it, beside node-2's other state (node-1's records are keyed by component name).
     public var record: String
     public var listens: [ListenAddress]
 }
@@ -78,6 +79,16 @@ public struct SecondNodePlanner: Sendable {
 
     public var components: [SecondNodeComponent] { [containerd(), kubelet(), kubeProxy()] }
 
+    /// The plan of one of node-2's components; node-1's components are the first planner's.
+    public func plan(_ component: ComponentID) -> ComponentPlan {
+        switch component {
+        case .secondNodeContainerd: containerd().plan
+        case .secondNodeKubelet: kubelet().plan
+        case .secondNodeKubeProxy: kubeProxy().plan
+        default: first.plan(component)
+        }
+    }
+
     public func containerd() -> SecondNodeComponent {
         // containerd must be in the namespace too: it runs the CNI plugins, which build cni1 and the pods' veths in
         // the namespace of their caller, and its stream server (exec, logs) listens on that namespace's loopback.
@@ -128,8 +139,9 @@ public struct SecondNodePlanner: Sendable {
         let command = network.inNamespace(inner.executable, inner.arguments, nsenter: first.binaries.path("nsenter"))
         plan.executable = command.program
         plan.arguments = command.arguments
-        return SecondNodeComponent(plan: plan, program: inner.executable, log: layout.log(inner.component),
-                                   record: layout.record(inner.component), listens: listens)
+        plan.component = ComponentID.secondNode.first { $0.program == inner.component }!
+        return SecondNodeComponent(plan: plan, program: inner.executable, log: first.layout.log(plan.component),
+                                   record: first.layout.record(plan.component), listens: listens)
     }
 
     // MARK: cgroups

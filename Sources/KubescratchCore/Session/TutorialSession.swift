@@ -33,7 +33,7 @@ public struct TutorialSession: Sendable, Equatable {
         public init(id: String, title: String) { self.id = id; self.title = title }
     }
 
-    /// A place in the tutorial: stage 1…5 and the step the learner reads (== steps.count: the stage's end).
+    /// A place in the tutorial: stage 1…6 and the step the learner reads (== steps.count: the stage's end).
     public struct Position: Sendable, Equatable, Comparable {
         public var stage: Int
         public var step: Int
@@ -130,7 +130,7 @@ public enum SessionEvent: Sendable, Equatable {
     case next
     /// p: read the previous step again (the node is not changed).
     case previous
-    /// 1-5: go to a stage (asks first, since the node is moved there).
+    /// 1-6: go to a stage (asks first, since the node is moved there).
     case goToStage(Int)
     /// r: replay the stage being read from its start (asks first).
     case replayStage

@@ -1,0 +1,261 @@
+import Foundation
+import KubescratchCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Makes and removes stage 6's second "machine" on this host: its folder and credentials, cgroup parent, network
+/// namespace, link and routes (SecondNodeNetwork), and the teardown in the order that leaves the host clean
+/// (SecondNodePlanner.TeardownPhase). The engine's steps and `reset` both remove node-2 through `remove`.
+public struct SecondNodeHost: Sendable {
+    public let planner: SecondNodePlanner
+    let supervisor: Supervisor
+    let shell: Shell
+    let say: @Sendable (String) -> Void
+
+    public init(planner: SecondNodePlanner, supervisor: Supervisor, shell: Shell = Shell(), say: @escaping @Sendable (String) -> Void) {
+        self.planner = planner
+        self.supervisor = supervisor
+        self.shell = shell
+        self.say = say
+    }
+
+    /// For `reset`, which knows only the state folder: the removal needs only paths under it and the fixed network
+    /// plan, nothing of the versions or the node's facts.
+    public static func removal(layout: StateLayout, say: @escaping @Sendable (String) -> Void) -> SecondNodeHost {
+        let unknown = KubernetesVersion(0, 0, 0)
+        let facts = NodeFacts(nodeName: "", nodeIP: "", cgroupVersion: 0, kubernetes: unknown, containerd: unknown, etcd: unknown)
+        let first = ComponentPlanner(facts: facts, layout: layout, binaries: BinaryPaths(programs: [:], cniBinDir: ""), sandboxImage: "")
+        return SecondNodeHost(planner: SecondNodePlanner(first: first), supervisor: Supervisor(layout: layout), say: say)
+    }
+
+    /// Something of node-2 is on this host: its namespace, or its folder (made before anything else of it).
+    public var anythingLeft: Bool { exists || FileManager.default.fileExists(atPath: layout.root) }
+
+    var network: SecondNodeNetwork { planner.network }
+    var layout: StateLayout { planner.layout }
+
+    public var exists: Bool { FileManager.default.fileExists(atPath: network.namespacePath) }
+
+    /// `ip` and `nsenter` by absolute path: sbin is not in every root shell's PATH.
+    func resolved(_ program: String) -> String {
+        if program.hasPrefix("/") { return program }
+        return ["/usr/sbin/\(program)", "/sbin/\(program)", "/usr/bin/\(program)", "/bin/\(program)"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? program
+    }
+
+    /// Runs one planned command; a failure is an error unless its message says there was nothing to remove.
+    @discardableResult
+    func run(_ command: PlannedCommand, alreadyGone: [String] = []) async throws -> String {
+        let line = ([command.program] + command.arguments).map(shellQuoted).joined(separator: " ")
+        say("$ " + line)
+        let result = try await shell.run(resolved(command.program), command.arguments.enumerated().map { index, word in
+            // nsenter's program (the word after --net=…) also by absolute path.
+            index == 1 && command.program.hasSuffix("nsenter") ? resolved(word) : word
+        }, timeout: 30)
+        if result.succeeded { return result.stdout }
+        if !alreadyGone.isEmpty, alreadyGone.contains(where: { result.stderr.contains($0) }) { return "" }
+        throw SecondNodeError.commandFailed(line, result.combinedOutput)
+    }
+
+    // MARK: the machine
+
+    /// Folder, credentials, cgroup parent, namespace, link, default route, forwarding and the guard routes.
+    /// Anything of an earlier node-2 is removed first, so this can run again after a failure.
+    public func make(caCertificatePEM: String, caKeyPEM: String, cgroupVersion: Int) async throws {
+        if anythingLeft {
+            say("an earlier node-2 is still here: removing it first")
+            await remove(kubectl: nil)
+        }
+        let fm = FileManager.default
+        for folder in [layout.root, layout.staticPods, layout.kubeletRoot, layout.volumePlugins, layout.run, layout.cniIPAMDir] {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let credentials = try planner.credentials(caCertificatePEM: caCertificatePEM, caKeyPEM: caKeyPEM)
+        for file in credentials {
+            try fm.createDirectory(atPath: (file.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(file.contents.utf8).write(to: URL(fileURLWithPath: file.path))
+            chmod(file.path, mode_t(file.mode))
+        }
+        say("wrote node-2's certificates and kubeconfigs (\(credentials.count) files, signed by the cluster CA) under \(layout.root)")
+        for folder in planner.cgroupFolders(cgroupVersion: cgroupVersion, v1Hierarchies: Self.cgroupV1Hierarchies()) {
+            try makeCgroup(folder)
+        }
+        say("made the cgroup parent \(planner.cgroupParent) in every hierarchy: node-2's pods go under \(planner.kubepodsCgroup)")
+        for step in network.setup {
+            try await run(step.command)
+        }
+    }
+
+    /// A cgroup v1 cpuset folder starts with no CPUs and memory nodes: its children could run nowhere, so it gets
+    /// its parent's, as runc does for the folders it makes.
+    func makeCgroup(_ folder: String) throws {
+        if !FileManager.default.fileExists(atPath: folder) {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        }
+        let parent = (folder as NSString).deletingLastPathComponent
+        for file in ["cpuset.cpus", "cpuset.mems"] where FileManager.default.fileExists(atPath: "\(folder)/\(file)") {
+            let current = (try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if current?.isEmpty ?? true, let value = try? String(contentsOfFile: "\(parent)/\(file)", encoding: .utf8) {
+                try value.write(toFile: "\(folder)/\(file)", atomically: false, encoding: .utf8)
+            }
+        }
+    }
+
+    /// Mount points of the cgroup v1 hierarchies (each controller's own folder, not the cpu → cpu,cpuacct links).
+    public static func cgroupV1Hierarchies() -> [String] {
+        guard let text = ProcFile.text("/proc/self/mountinfo") else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            // "… <mount point> <options> … - <fstype> <source> <super options>"
+            let halves = line.components(separatedBy: " - ")
+            guard halves.count == 2, halves[1].hasPrefix("cgroup "), let point = halves[0].split(separator: " ").dropFirst(4).first else { return nil }
+            return Reset.decodeOctal(String(point))
+        }
+    }
+
+    public func addPodRoutes() async throws {
+        for command in network.addPodRoutes { try await run(command) }
+    }
+
+    public func removePodRoutes() async throws {
+        for command in network.removePodRoutes { try await run(command.command, alreadyGone: command.alreadyGone) }
+    }
+
+    /// Whether both pod routes exist: the host's to node-2's pods, node-2's to node-1's.
+    public func podRoutesExist() async -> Bool {
+        guard exists else { return false }
+        let host = (try? await shell.run(resolved("ip"), ["route", "show", network.podSubnet], timeout: 5))?.stdout ?? ""
+        let node2 = (try? await shell.run(resolved("ip"), ["-n", network.namespace, "route", "show", network.cluster.podSubnet], timeout: 5))?.stdout ?? ""
+        return host.contains("via \(network.nodeAddress)") && node2.contains("via \(network.hostAddress)")
+    }
+
+    // MARK: removing it
+
+    /// Every phase, each tolerant of its object being gone already; `kubectl` (when the API server runs) deletes
+    /// node-2's pods first and its Node object after its kubelet stopped.
+    public func remove(kubectl: (@Sendable ([String]) async -> Void)?) async {
+        for phase in SecondNodePlanner.TeardownPhase.allCases {
+            switch phase {
+            case .deletePods:
+                guard let kubectl else { continue }
+                say("delete node-2's pods")
+                await kubectl(["delete", "pods", "--all-namespaces", "--field-selector", "spec.nodeName=\(SecondNodePlanner.nodeName)",
+                               "--grace-period=0", "--force", "--ignore-not-found"])
+            case .stopKubeProxy: await stop(.secondNodeKubeProxy)
+            case .stopKubelet: await stop(.secondNodeKubelet)
+            case .killShims:
+                let killed = killShimsAndContainers()
+                if killed > 0 { say("kill \(killed) shim(s) and container process(es) of node-2's containerd") }
+            case .stopContainerd: await stop(.secondNodeContainerd)
+            case .unmount:
+                var count = 0
+                for _ in 0..<10 {
+                    let points = Reset.mountPoints(under: layout.root).sorted { $0.count > $1.count }
+                    if points.isEmpty { break }
+                    for point in points where umount2(point, Int32(MNT_DETACH)) == 0 { count += 1 }
+                }
+                if count > 0 { say("unmount \(count) mount(s) under \(layout.root)") }
+            case .deleteNode:
+                guard let kubectl else { continue }
+                say("delete the Node object \(SecondNodePlanner.nodeName)")
+                await kubectl(planner.deleteNodeArguments)
+            case .network:
+                for command in network.teardown {
+                    do { try await run(command.command, alreadyGone: command.alreadyGone) } catch { say("\(error)") }
+                }
+            case .cgroups:
+                let removed = removeCgroups()
+                if removed > 0 { say("remove \(removed) cgroup folder(s) under \(planner.cgroupParent)") }
+            }
+        }
+        removeCNIResults()
+        if FileManager.default.fileExists(atPath: layout.root) {
+            do {
+                try FileManager.default.removeItem(atPath: layout.root)
+                say("remove \(layout.root)")
+            } catch {
+                say("could not remove \(layout.root): \(error)")
+            }
+        }
+    }
+
+    func stop(_ component: ComponentID) async {
+        guard let record = supervisor.record(component) else { return }
+        say("stop \(component.name) (pid \(record.pid))")
+        await supervisor.stop(component, grace: 5)
+    }
+
+    /// node-2's shims name its socket; its containers live in its own kubepods cgroups.
+    func killShimsAndContainers() -> Int {
+        var killed = Set<Int32>()
+        for pid in ProcessTable.allPIDs() where ProcessTable.commandLine(pid).contains(where: { $0.contains(layout.containerdSocket) }) {
+            if ProcessTable.commandLine(pid).first?.contains("containerd-shim") == true {
+                kill(pid, SIGKILL)
+                killed.insert(pid)
+            }
+        }
+        for _ in 0..<20 {
+            var found = false
+            for folder in cgroupFolders() {
+                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
+                for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
+                    kill(pid, SIGKILL)
+                    killed.insert(pid)
+                    found = true
+                }
+            }
+            if !found { break }
+            usleep(100_000)
+        }
+        return killed.count
+    }
+
+    /// Every folder under node-2's cgroup parent, in every hierarchy, deepest first (the parent itself last).
+    func cgroupFolders() -> [String] {
+        let roots = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+            ? ["/sys/fs/cgroup" + planner.cgroupParent] : Self.cgroupV1Hierarchies().map { $0 + planner.cgroupParent }
+        var folders: [String] = []
+        for root in roots where FileManager.default.fileExists(atPath: root) {
+            var stack = [root]
+            while let folder = stack.popLast() {
+                folders.append(folder)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+                    var isDirectory: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: "\(folder)/\(entry)", isDirectory: &isDirectory), isDirectory.boolValue {
+                        stack.append("\(folder)/\(entry)")
+                    }
+                }
+            }
+        }
+        return folders.sorted { $0.count > $1.count }
+    }
+
+    func removeCgroups() -> Int {
+        var removed = 0
+        for _ in 0..<10 {
+            let folders = cgroupFolders()
+            if folders.isEmpty { break }
+            for folder in folders where rmdir(folder) == 0 { removed += 1 }
+            usleep(100_000)
+        }
+        return removed
+    }
+
+    /// containerd 1.x keeps CNI results in the host's /var/lib/cni/results, named by network: node-2's have its own.
+    func removeCNIResults() {
+        let folder = "/var/lib/cni/results"
+        let prefix = planner.clusterNetwork.cniNetworkName + "-"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(prefix) {
+            try? FileManager.default.removeItem(atPath: "\(folder)/\(entry)")
+        }
+    }
+}
+
+public enum SecondNodeError: Error, CustomStringConvertible {
+    case commandFailed(String, String)
+    public var description: String {
+        switch self {
+        case .commandFailed(let command, let output): "\(command) failed: \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
+        }
+    }
+}
