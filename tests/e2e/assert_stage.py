@@ -25,7 +25,7 @@ def kubectl_json(*args):
 
 
 def http_status(url):
-    assert url.startswith(("http://127.0.0.1", f"http://{NODE_IP}", f"http://{POD_SUBNET_PREFIX}")), f"unsafe target {url}"
+    assert url.startswith(("http://127.0.0.1", f"http://{NODE_IP}", f"http://{POD_SUBNET_PREFIX}", "http://10.201.0.2:")), f"unsafe target {url}"
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return response.status
@@ -129,11 +129,47 @@ def stage5():
     print(f"  ok: ClusterIP {cluster_ip} answers 200 (its KUBE-SERVICES rule exists)")
 
 
+NODE2, NODE2_IP = "node-2", "10.201.0.2"
+
+
+def exec_request(pod, ip):
+    """From inside `pod`, an HTTP request to a pod IP (busybox nc: the images' wget crashes without NSS files)."""
+    assert ip.startswith(("10.200.0.", "10.200.1.")), f"unsafe target {ip}"
+    done = subprocess.run([f"{BIN}/kubectl", "exec", pod, "--", "sh", "-c",
+                           f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 {ip} 80"],
+                          env=ENV, capture_output=True, text=True, timeout=20)
+    return (done.stdout.splitlines() or [""])[0].strip() if done.returncode == 0 else (done.stderr.strip() or f"exit {done.returncode}")
+
+
+def stage6():
+    node = kubectl_json("get", "node", NODE2)
+    assert any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"]), "node-2 is not Ready"
+    assert not any(t["key"] == "node.kubernetes.io/unreachable" for t in node["spec"].get("taints", [])), "node-2 still tainted"
+    addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+    assert addresses.get("InternalIP") == NODE2_IP, addresses
+    print(f"  ok: Node node-2 Ready at {NODE2_IP}, podCIDR {node['spec'].get('podCIDR')}")
+    web = [p for p in pods().values() if p["metadata"].get("labels", {}).get("app") == "web"
+           and not p["metadata"].get("deletionTimestamp") and ready(p)]
+    on = {n: [p for p in web if p["spec"].get("nodeName") == n] for n in (NODE, NODE2)}
+    assert len(on[NODE]) == 4 and len(on[NODE2]) == 2, {n: len(v) for n, v in on.items()}
+    assert all(p["status"]["podIP"].startswith("10.200.1.") for p in on[NODE2]), [p["status"]["podIP"] for p in on[NODE2]]
+    print(f"  ok: 6 Ready web pods: 4 on {NODE}, 2 on node-2 (in 10.200.1.0/24)")
+    for a, b in ((on[NODE][0], on[NODE2][0]), (on[NODE2][0], on[NODE][0])):
+        line = exec_request(a["metadata"]["name"], b["status"]["podIP"])
+        assert line.startswith("HTTP/1.") and " 200" in line, f"{a['metadata']['name']} -> {b['status']['podIP']}: {line}"
+        print(f"  ok: pod on {a['spec']['nodeName']} -> pod on {b['spec']['nodeName']} ({b['status']['podIP']}): {line}")
+    # kube-proxy picks an endpoint at random: ten requests per address reach pods on both nodes.
+    for host in (NODE_IP, NODE2_IP):
+        statuses = [http_status(f"http://{host}:30080/") for _ in range(10)]
+        assert all(s == 200 for s in statuses), f"http://{host}:30080/: {statuses}"
+        print(f"  ok: http://{host}:30080/ answers 200 ten times out of ten")
+
+
 if __name__ == "__main__":
     stage = int(sys.argv[1])
     print(f"asserting the real state after stage {stage}")
     try:
-        {1: stage1, 2: stage2, 3: stage3, 4: stage4, 5: stage5}[stage]()
+        {1: stage1, 2: stage2, 3: stage3, 4: stage4, 5: stage5, 6: stage6}[stage]()
     except (AssertionError, KeyError) as error:
         print(f"FAIL after stage {stage}: {error}", file=sys.stderr)
         sys.exit(1)

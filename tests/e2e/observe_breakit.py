@@ -13,6 +13,7 @@ import base64, ipaddress, json, os, signal, subprocess, sys, time, urllib.reques
 STATE = os.environ.get("KUBESCRATCH_STATE_DIR", "/var/lib/kubescratch")
 BIN = os.environ["BIN"]
 NODE_IP = os.environ["NODE_IP"]
+NODE_NAME = os.environ.get("NODE_NAME", "")
 POD_NET = ipaddress.ip_network("10.200.0.0/24")
 
 
@@ -104,6 +105,22 @@ def look(stage):
         seen["web_ready"] = None if pods is None else sum(
             1 for p in pods if not p["metadata"].get("deletionTimestamp")
             and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))
+    elif stage == 6:
+        # The whole stage: node-2 joins, goes away and comes back; the section then takes the pod routes away.
+        text = kubectl("get", "node", "node-2", "-o", "json")
+        node = json.loads(text) if text else None
+        seen["node2"] = None if node is None else next(
+            (c["status"] for c in node["status"].get("conditions", []) if c["type"] == "Ready"), "Unknown")
+        seen["unreachable"] = bool(node) and any(t["key"] == "node.kubernetes.io/unreachable" and t["effect"] == "NoExecute"
+                                                  for t in node["spec"].get("taints", []))
+        text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
+        pods = json.loads(text)["items"] if text else []
+        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")
+                and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))]
+        seen["web_vm"] = sum(1 for p in live if p["spec"].get("nodeName") == NODE_NAME)
+        seen["web_node2"] = sum(1 for p in live if p["spec"].get("nodeName") == "node-2")
+        routes = subprocess.run(["ip", "route", "show", "10.200.1.0/24"], capture_output=True, text=True).stdout
+        seen["routes"] = "via 10.201.0.2" in routes
     elif stage == 5:
         seen["proxy_up"] = answers("http://127.0.0.1:10256/healthz") == 200
         seen["nodeport"] = answers(f"http://{NODE_IP}:30080/")
@@ -157,6 +174,21 @@ def judge(stage, path):
         gone = None if had is None else first(lambda s: not s["kcm_up"] and s["web_pods"] == 0, after=had)
         back = first(lambda s: s["kcm_up"] and s["web_ready"] == 3, after=(gone or 0))
         degraded, healed = "no web pod came back without the controller manager", "three Ready replicas once it ran"
+    elif stage == 6:
+        joined = first(lambda s: s["node2"] == "True" and s["web_node2"] >= 1 and s["web_vm"] >= 1)
+        assert joined is not None, f"stage 6: never saw node-2 Ready with web pods on both nodes (last {seen[-1]})"
+        lost = first(lambda s: s["node2"] != "True" and s["unreachable"], after=joined)
+        assert lost is not None, f"stage 6: never saw node-2 NotReady with the unreachable:NoExecute taint (last {seen[-1]})"
+        evicted = first(lambda s: s["node2"] != "True" and s["web_vm"] == 4 and s["web_node2"] == 0, after=lost)
+        assert evicted is not None, f"stage 6: never saw four Ready web pods on {NODE_NAME} while node-2 was gone (last {seen[-1]})"
+        back = first(lambda s: s["node2"] == "True" and not s["unreachable"] and s["web_node2"] == 2, after=evicted)
+        assert back is not None, f"stage 6: node-2 never came back Ready, untainted, with 2 new pods (last {seen[-1]})"
+        print(f"  ok: stage 6 seen from the API: node-2 joined with pods on both nodes; NotReady + unreachable taint "
+              f"{seen[lost]['t'] - seen[joined]['t']:.1f} s later; 4 pods on {NODE_NAME} "
+              f"{seen[evicted]['t'] - seen[lost]['t']:.1f} s after that; back Ready with 2 new pods on node-2")
+        gone = first(lambda s: s["routes"] is False, after=back)
+        back = first(lambda s: s["routes"] and s["node2"] == "True", after=(gone or 0))
+        degraded, healed = "the pod routes gone", "them back with node-2 Ready"
     else:
         gone = first(lambda s: not s["proxy_up"] and s["nodeport"] == 200)
         back = first(lambda s: s["proxy_up"] and s["nodeport"] == 200, after=(gone or 0))

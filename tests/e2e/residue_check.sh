@@ -30,6 +30,11 @@ for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/li
   [ -e "$p" ] && fail "$p exists"
 done
 ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null | grep -q . && fail "kubepods cgroups remain"
+# Stage 6's second node.
+[ -e /run/netns/ks-node-2 ] && fail "network namespace ks-node-2"
+ip link show ks-to-node-2 >/dev/null 2>&1 && fail "veth ks-to-node-2"
+ip route show | grep -qE '10\.200\.1\.0/24|blackhole 10\.200\.0\.0/16|10\.201\.0\.' && fail "routes of node-2: $(ip route show | grep -E '10\.20[01]\.')"
+ls -d /sys/fs/cgroup/*/ks-node-2 /sys/fs/cgroup/ks-node-2 2>/dev/null | grep -q . && fail "cgroup folders /ks-node-2"
 ss -ltnH 2>/dev/null | grep -E ':(2379|2380|6443|10248|10249|10250|10256|10257|10259|30080) ' && fail "ports still listening"
 [ $found = 0 ] && echo "residue check: clean"
 exit $found

@@ -86,7 +86,9 @@ run_stage() {  # run_stage N [--break]: run through stage N (and its break-it se
   fi
   python3 tests/e2e/assert_stage.py "$n"
   pass
-  "${ks[@]}" diagram --ascii --width 160 --height 50 --svg "$audit_dir/diagram$n.svg" >"$audit_dir/diagram$n.txt"
+  # Two nodes side by side with every pod listed need more room than one.
+  local size=(--width 160 --height 50); [ "$n" = 6 ] && size=(--width 200 --height 60)
+  "${ks[@]}" diagram --ascii "${size[@]}" --svg "$audit_dir/diagram$n.svg" >"$audit_dir/diagram$n.txt"
   python3 tests/e2e/assert_diagram.py "$n" "$("${ks[@]}" status --json)" <"$audit_dir/diagram$n.txt"
   pass
 }
@@ -125,11 +127,17 @@ echo "  ok: breakit bound once kube-scheduler runs again"
 kc delete pod breakit --grace-period=0 --force >/dev/null 2>&1
 pass
 
-echo "== e2e: replay stage 3"
+echo "== e2e: stage 6: a second node in its own network namespace joins, runs pods, goes away and comes back"
+run_stage 6 --break
+"${ks[@]}" status | sed -n '/^COMPONENT/,$p' | grep -E '^(COMPONENT|node-2-)' | sed 's/^/  /'
+
+echo "== e2e: replay stage 3 (rewinds stage 6 first: node-2 must leave nothing behind)"
 start=$(date +%s%N)
 "${ks[@]}" stage 3 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay3.out"
-timings+=("replay stage 3 (rewind 5,4,3 + run 3): $(seconds_since "$start") s")
+timings+=("replay stage 3 (rewind 6,5,4,3 + run 3): $(seconds_since "$start") s")
 grep -q "back at the start of stage 3" "$audit_dir/replay3.out"
+bash tests/e2e/residue_node2.sh
+pass
 python3 tests/e2e/assert_stage.py 3
 pass
 for n in 4 5; do run_stage "$n"; done
@@ -169,8 +177,10 @@ echo "== e2e: egress audit (every new flow must stay on this node)"
 python3 - "$audit_dir" "$NODE_IP" <<'PY'
 import ipaddress, re, sys, pathlib
 folder, node_ip = pathlib.Path(sys.argv[1]), sys.argv[2]
-allowed = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", f"{node_ip}/32", "10.200.0.0/24", "224.0.0.0/4", "::1/128", "ff00::/8", "fe80::/10")]
-service_range, pod_range = ipaddress.ip_network("10.32.0.0/24"), ipaddress.ip_network("10.200.0.0/24")
+# The pod bridges of both nodes and the link to node-2 are addresses kubescratch assigns on links it made.
+pod_ranges = [ipaddress.ip_network(n) for n in ("10.200.0.0/24", "10.200.1.0/24")]
+allowed = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", f"{node_ip}/32", "10.201.0.0/30", "224.0.0.0/4", "::1/128", "ff00::/8", "fe80::/10")] + pod_ranges
+service_range = ipaddress.ip_network("10.32.0.0/24")
 flows, bad = 0, []
 for name in ("ipv4", "ipv6"):
     for line in (folder / name).read_text().splitlines():
@@ -183,13 +193,13 @@ for name in ("ipv4", "ipv6"):
             continue
         # A ClusterIP is allowed only where kube-proxy's DNAT turned it into a pod: the reply comes from the pod bridge.
         sources = re.findall(r"src=(\S+)", line)
-        if destination in service_range and len(sources) > 1 and ipaddress.ip_address(sources[1]) in pod_range:
+        if destination in service_range and len(sources) > 1 and any(ipaddress.ip_address(sources[1]) in r for r in pod_ranges):
             continue
         bad.append(line.strip())
 if bad:
     print("EGRESS: connections left the node:\n" + "\n".join(bad[:20]))
     sys.exit(1)
-print(f"  ok: {flows} new flows, all to loopback, {node_ip}, the pod bridge or a ClusterIP DNAT-ed onto it")
+print(f"  ok: {flows} new flows, all to loopback, {node_ip}, node-2's link, the two pod bridges or a ClusterIP DNAT-ed onto them")
 PY
 pass
 
