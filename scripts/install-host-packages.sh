@@ -10,7 +10,7 @@ packages=(
   # setup's mirror test packs Debian's etcdctl beside etcd into a release-shaped tarball
   etcd-client
   # the end-to-end lane: images without a registry, the node's tools, the egress audit, the terminal UI in tmux
-  busybox-static iptables conntrack iproute2 procps kmod tmux sudo
+  busybox-static iptables conntrack iproute2 procps util-linux kmod tmux sudo
 )
 
 bash "$(dirname "$0")/apt-install-missing.sh" "${packages[@]}"

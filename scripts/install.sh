@@ -80,7 +80,7 @@ timings=()
 # 1. Host packages.
 start=$(clock)
 packages=(
-  iptables iproute2 tar busybox-static conntrack kmod procps ca-certificates  # the node and its images
+  iptables iproute2 tar busybox-static conntrack kmod procps util-linux ca-certificates  # the node and its images (util-linux: nsenter, stage 6)
   libncurses-dev                                                              # the terminal UI's C shim (build)
 )
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then

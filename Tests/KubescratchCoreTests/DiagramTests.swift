@@ -14,7 +14,10 @@ enum FixtureStates {
         3: [.containerd, .kubelet, .etcd, .kubeAPIServer, .kubeScheduler],
         4: [.containerd, .kubelet, .etcd, .kubeAPIServer, .kubeScheduler, .kubeControllerManager],
         5: ComponentID.firstNode,
+        6: ComponentID.firstNode,
     ]
+    /// node-2's components as `kubescratch status` listed them at the end of the real stage 6 run (2026-12-02).
+    static let secondNodePids: [ComponentID: Int32] = [.secondNodeContainerd: 7754, .secondNodeKubelet: 10340, .secondNodeKubeProxy: 9305]
 
     static func state(stage: Int) throws -> NodeState {
         let components = componentsAtStage[stage]!.map {
@@ -30,9 +33,20 @@ enum FixtureStates {
         let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: Repo.fixture("stage\(stage)-pods.json")).items
         let sets = try KubeDecoding.decode(KubeList<ReplicaSet>.self, from: Repo.fixture("stage\(stage)-replicasets.json")).items
         let services = try KubeDecoding.decode(KubeList<Service>.self, from: Repo.fixture("stage\(stage)-services.json")).items
-        return NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: components,
-                         pods: NodeState.pods(from: pods, replicaSets: sets), services: NodeState.services(from: services),
-                         kubeletMode: .cluster)
+        var state = NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: components,
+                              pods: NodeState.pods(from: pods, replicaSets: sets), services: NodeState.services(from: services),
+                              kubeletMode: .cluster)
+        if stage == 6 {
+            // The real Node object of node-2; the pod routes existed when these objects were captured.
+            let nodes = try KubeDecoding.decode(KubeList<Node>.self, from: Repo.fixture("stage6-nodes.json")).items
+            let node2 = try #require(nodes.first { $0.metadata.name == SecondNodePlanner.nodeName })
+            let network = SecondNodeNetwork()
+            state.secondNode = SecondNodeState(
+                name: node2.metadata.name, address: network.nodeAddress, podRange: network.podSubnet,
+                components: ComponentID.secondNode.map { ComponentStatus(id: $0, health: .healthy, pid: secondNodePids[$0], port: ports[$0.program]) },
+                ready: node2.isReady, taints: node2.spec?.taints?.map(\.key) ?? [], podRoutes: true)
+        }
+        return state
     }
 }
 
@@ -66,6 +80,19 @@ func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
         try assertSnapshot(render(stage: 5, width: 120, height: 40), named: "stage5-120x40")
         try assertSnapshot(render(stage: 5, width: 200, height: 60), named: "stage5-200x60")
         try assertSnapshot(render(stage: 5, width: 80, height: 24, ascii: true), named: "stage5-80x24-ascii")
+    }
+
+    /// The end of a real stage 6 run: two nodes, six web pods (four on vm, two on node-2), routes in place.
+    @Test func stage6FromARealRun() throws {
+        try assertSnapshot(render(stage: 6, width: 80, height: 24, previous: 5), named: "stage6-80x24")
+        try assertSnapshot(render(stage: 6, width: 120, height: 40), named: "stage6-120x40")
+        try assertSnapshot(render(stage: 6, width: 200, height: 60), named: "stage6-200x60")
+        try assertSnapshot(render(stage: 6, width: 200, height: 60, ascii: true), named: "stage6-200x60-ascii")
+        let model = DiagramModel(state: try FixtureStates.state(stage: 6))
+        let second = try #require(model.secondNode)
+        #expect(second.podGroups.flatMap(\.pods).count == 2, "the two web pods bound to node-2")
+        #expect(model.podGroups.flatMap(\.pods).count == 7, "web-static, pending-pod, pinned-pod and four web pods on vm")
+        #expect(model.nodePorts.first?.backends == 6)
     }
 
     @Test func whatTheRealObjectsSay() throws {

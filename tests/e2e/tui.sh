@@ -71,7 +71,7 @@ echo "  ok: q keeps the cluster and restores the terminal"
 start
 wait_for "Stage 2 — The API server" 60
 tmux -S "$sock" send-keys Enter
-wait_for "step 2/13" 60
+wait_for "step 2/15" 60
 tmux -S "$sock" send-keys q
 wait_for "Keep the cluster running"
 tmux -S "$sock" send-keys y
@@ -79,7 +79,7 @@ wait_for "EXITED 0"
 echo "  ok: ran the first step of stage 2 and quit between steps"
 
 start
-wait_for "step 2/13" 60
+wait_for "step 2/15" 60
 echo "  ok: started again where it was left: stage 2, step 2"
 tmux -S "$sock" send-keys C-c
 wait_for "EXITED"

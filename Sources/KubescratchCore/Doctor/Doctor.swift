@@ -124,6 +124,12 @@ public enum Doctor {
         }
         add("conntrack", report.programsFound["conntrack"] == nil ? .warn : .pass, report.programsFound["conntrack"] ?? "not found",
             "optional, to look at kube-proxy's connections: apt-get install conntrack")
+        // Stage 6 starts node-2's components in its network namespace (nsenter) and sets forwarding there (sysctl).
+        for tool in ["nsenter", "sysctl"] {
+            let path = report.programsFound[tool]
+            add(tool, path == nil ? .warn : .pass, path ?? "not found",
+                "stage 6 (the second node) needs it: apt-get install \(tool == "nsenter" ? "util-linux" : "procps")")
+        }
 
         for port in ports {
             if let holder = report.portHolders[port] {

@@ -184,8 +184,11 @@ public enum ScreenComposer {
 
     static func drawStatus(_ input: ScreenInput, into grid: inout Grid, y: Int) {
         let session = input.session
-        let up = input.diagram?.components.filter { $0.health == .healthy && $0.id != .iptables }.count ?? 0
-        let pods = input.diagram?.podGroups.flatMap(\.pods).filter { $0.phase == "Running" }.count ?? 0
+        // Both nodes' components and pods (stage 6).
+        let boxes = (input.diagram?.components ?? []) + (input.diagram?.secondNode?.components ?? [])
+        let up = boxes.filter { $0.health == .healthy && $0.id != .iptables }.count
+        let groups = (input.diagram?.podGroups ?? []) + (input.diagram?.secondNode?.podGroups ?? [])
+        let pods = groups.flatMap(\.pods).filter { $0.phase == "Running" }.count
         let left = " \(session.progressText) · \(up) components up · \(pods) pods running "
         let used = grid.write(left, x: 0, y: y, style: .new, limit: input.width)
         grid.write(" " + keyHints, x: used, y: y, style: .dim, limit: input.width - used)
