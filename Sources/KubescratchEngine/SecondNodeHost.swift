@@ -103,12 +103,17 @@ public struct SecondNodeHost: Sendable {
     }
 
     /// Mount points of the cgroup v1 hierarchies (each controller's own folder, not the cpu → cpu,cpuacct links).
-    public static func cgroupV1Hierarchies() -> [String] {
+    public static func cgroupV1Hierarchies() -> [String] { cgroupMounts(types: ["cgroup"]) }
+
+    /// Every cgroup mount, v1 and v2: on a hybrid host runc also makes each container's folder in the v2 "unified"
+    /// mount, so node-2's parent appears there too, though only the v1 folders are made by hand.
+    static func cgroupMounts(types: Set<String> = ["cgroup", "cgroup2"]) -> [String] {
         guard let text = ProcFile.text("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             // "… <mount point> <options> … - <fstype> <source> <super options>"
             let halves = line.components(separatedBy: " - ")
-            guard halves.count == 2, halves[1].hasPrefix("cgroup "), let point = halves[0].split(separator: " ").dropFirst(4).first else { return nil }
+            guard halves.count == 2, let type = halves[1].split(separator: " ").first, types.contains(String(type)),
+                  let point = halves[0].split(separator: " ").dropFirst(4).first else { return nil }
             return Reset.decodeOctal(String(point))
         }
     }
@@ -212,8 +217,7 @@ public struct SecondNodeHost: Sendable {
 
     /// Every folder under node-2's cgroup parent, in every hierarchy, deepest first (the parent itself last).
     func cgroupFolders() -> [String] {
-        let roots = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
-            ? ["/sys/fs/cgroup" + planner.cgroupParent] : Self.cgroupV1Hierarchies().map { $0 + planner.cgroupParent }
+        let roots = Self.cgroupMounts().map { $0 + planner.cgroupParent }
         var folders: [String] = []
         for root in roots where FileManager.default.fileExists(atPath: root) {
             var stack = [root]

@@ -149,15 +149,14 @@ timings+=("reset from stage 5: $(seconds_since "$start") s")
 bash tests/e2e/residue_check.sh
 pass
 
-echo "== e2e: replay stage 5 from an empty node (fast-forward through stages 1-4)"
+echo "== e2e: replay stage 6 from an empty node (fast-forward through stages 1-5, then the second node)"
 start=$(date +%s%N)
-"${ks[@]}" stage 5 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay5.out"
-timings+=("replay stage 5 from an empty node (fast-forward 1-4 + run 5): $(seconds_since "$start") s")
-back=$(grep -o "back at the start of stage 5 in [0-9.]* s" "$audit_dir/replay5.out")
+"${ks[@]}" stage 6 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay6.out"
+timings+=("replay stage 6 from an empty node (fast-forward 1-5 + run 6): $(seconds_since "$start") s")
+back=$(grep -o "back at the start of stage 6 in [0-9.]* s" "$audit_dir/replay6.out")
 timings+=("  of which $back")
-grep -q "not waited for while moving forward" "$audit_dir/replay5.out"
-python3 tests/e2e/assert_stage.py 4
-python3 tests/e2e/assert_stage.py 5
+grep -q "not waited for while moving forward" "$audit_dir/replay6.out"
+python3 tests/e2e/assert_stage.py 6
 pass
 
 echo "== e2e: the fault lane (kills and interrupts mid-stage, on this node)"
