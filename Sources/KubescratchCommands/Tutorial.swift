@@ -23,7 +23,7 @@ struct TutorialCommand: AsyncParsableCommand {
     func run() async throws {
         try Setup.requireRoot("tutorial")
         guard !plain, isatty(0) == 1, isatty(1) == 1, ProcessInfo.processInfo.environment["TERM"] != "dumb" else {
-            var runner = try Run.parse(node.arguments)
+            let runner = try Run.parse(node.arguments)
             try await runner.run()
             return
         }

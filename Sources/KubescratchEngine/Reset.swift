@@ -47,7 +47,7 @@ public struct Reset: Sendable {
             say("kill \(shims.count) containerd shim(s) of our containerd")
             for pid in shims { kill(pid, SIGKILL) }
         }
-        let podProcesses = killPodProcesses()
+        let podProcesses = HostCleanup.killProcesses(inCgroupsUnder: cgroupRoots()).count
         if podProcesses > 0 { say("kill \(podProcesses) leftover container process(es) in the kubepods cgroups") }
         // Anything still running from our state folder (a component whose record was lost).
         for pid in ProcessTable.allPIDs() {
@@ -59,9 +59,9 @@ public struct Reset: Sendable {
         }
         try? await Task.sleep(for: .milliseconds(300))
 
-        let unmounted = unmountEverythingUnder(layout.root)
+        let unmounted = HostCleanup.unmountEverything(under: layout.root)
         if unmounted > 0 { say("unmount \(unmounted) mount(s) under \(layout.root) (container root filesystems, pod network namespaces, volumes)") }
-        let cgroups = removePodCgroups()
+        let cgroups = HostCleanup.removeCgroups(under: cgroupRoots())
         if cgroups > 0 { say("remove \(cgroups) kubepods cgroup folder(s)") }
 
         removeBridge()
@@ -110,49 +110,6 @@ public struct Reset: Sendable {
         return controllers.map { "\(base)/\($0)/kubepods" }
     }
 
-    /// Folders under each kubepods root, deepest first.
-    func podCgroupFolders() -> [String] {
-        var folders: [String] = []
-        for root in cgroupRoots() where FileManager.default.fileExists(atPath: root) {
-            var stack = [root]
-            while let folder = stack.popLast() {
-                folders.append(folder)
-                for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
-                    var isDirectory: ObjCBool = false
-                    let full = "\(folder)/\(entry)"
-                    if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue {
-                        stack.append(full)
-                    }
-                }
-            }
-        }
-        return folders.sorted { $0.count > $1.count }
-    }
-
-    func killPodProcesses() -> Int {
-        var killed = Set<Int32>()
-        for _ in 0..<20 {
-            var found = false
-            for folder in podCgroupFolders() {
-                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
-                for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
-                    kill(pid, SIGKILL)
-                    killed.insert(pid)
-                    found = true
-                }
-            }
-            if !found { break }
-            usleep(100_000)
-        }
-        return killed.count
-    }
-
-    func removePodCgroups() -> Int {
-        var removed = 0
-        for folder in podCgroupFolders() where rmdir(folder) == 0 { removed += 1 }
-        return removed
-    }
-
     /// Mount points under a folder, read from /proc/self/mountinfo (octal escapes decoded).
     public static func mountPoints(under root: String) -> [String] {
         guard let text = ProcFile.text("/proc/self/mountinfo") else { return [] }
@@ -178,16 +135,6 @@ public struct Reset: Sendable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    func unmountEverythingUnder(_ root: String) -> Int {
-        var count = 0
-        for _ in 0..<10 {
-            let points = Self.mountPoints(under: root).sorted { $0.count > $1.count }
-            if points.isEmpty { break }
-            for point in points where umount2(point, Int32(MNT_DETACH)) == 0 { count += 1 }
-        }
-        return count
     }
 
     func removeBridge() {

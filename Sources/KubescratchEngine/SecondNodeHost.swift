@@ -153,12 +153,7 @@ public struct SecondNodeHost: Sendable {
                 if killed > 0 { say("kill \(killed) shim(s) and container process(es) of node-2's containerd") }
             case .stopContainerd: await stop(.secondNodeContainerd)
             case .unmount:
-                var count = 0
-                for _ in 0..<10 {
-                    let points = Reset.mountPoints(under: layout.root).sorted { $0.count > $1.count }
-                    if points.isEmpty { break }
-                    for point in points where umount2(point, Int32(MNT_DETACH)) == 0 { count += 1 }
-                }
+                let count = HostCleanup.unmountEverything(under: layout.root)
                 if count > 0 { say("unmount \(count) mount(s) under \(layout.root)") }
             case .deleteNode:
                 guard let kubectl else { continue }
@@ -169,7 +164,7 @@ public struct SecondNodeHost: Sendable {
                     do { try await run(command.command, alreadyGone: command.alreadyGone) } catch { say("\(error)") }
                 }
             case .cgroups:
-                let removed = removeCgroups()
+                let removed = HostCleanup.removeCgroups(under: cgroupRoots())
                 if removed > 0 { say("remove \(removed) cgroup folder(s) under \(planner.cgroupParent)") }
             }
         }
@@ -199,51 +194,12 @@ public struct SecondNodeHost: Sendable {
                 killed.insert(pid)
             }
         }
-        for _ in 0..<20 {
-            var found = false
-            for folder in cgroupFolders() {
-                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
-                for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
-                    kill(pid, SIGKILL)
-                    killed.insert(pid)
-                    found = true
-                }
-            }
-            if !found { break }
-            usleep(100_000)
-        }
+        killed.formUnion(HostCleanup.killProcesses(inCgroupsUnder: cgroupRoots()))
         return killed.count
     }
 
-    /// Every folder under node-2's cgroup parent, in every hierarchy, deepest first (the parent itself last).
-    func cgroupFolders() -> [String] {
-        let roots = Self.cgroupMounts().map { $0 + planner.cgroupParent }
-        var folders: [String] = []
-        for root in roots where FileManager.default.fileExists(atPath: root) {
-            var stack = [root]
-            while let folder = stack.popLast() {
-                folders.append(folder)
-                for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
-                    var isDirectory: ObjCBool = false
-                    if FileManager.default.fileExists(atPath: "\(folder)/\(entry)", isDirectory: &isDirectory), isDirectory.boolValue {
-                        stack.append("\(folder)/\(entry)")
-                    }
-                }
-            }
-        }
-        return folders.sorted { $0.count > $1.count }
-    }
-
-    func removeCgroups() -> Int {
-        var removed = 0
-        for _ in 0..<10 {
-            let folders = cgroupFolders()
-            if folders.isEmpty { break }
-            for folder in folders where rmdir(folder) == 0 { removed += 1 }
-            usleep(100_000)
-        }
-        return removed
-    }
+    /// node-2's cgroup parent in every hierarchy.
+    func cgroupRoots() -> [String] { Self.cgroupMounts().map { $0 + planner.cgroupParent } }
 
     /// containerd 1.x keeps CNI results in the host's /var/lib/cni/results, named by network: node-2's have its own.
     func removeCNIResults() {

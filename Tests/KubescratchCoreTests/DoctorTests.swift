@@ -4,7 +4,7 @@ import Testing
 @Suite struct DoctorTests {
     static func healthy() -> HostReport {
         var programs: [String: String] = [:]
-        for program in BinaryPaths.required + ["iptables", "ip", "tar", "busybox", "conntrack"] { programs[program] = "/usr/bin/\(program)" }
+        for program in BinaryPaths.required + ["iptables", "ip", "tar", "busybox", "conntrack", "nsenter", "sysctl"] { programs[program] = "/usr/bin/\(program)" }
         let v = KubernetesVersion(1, 34, 1)
         return HostReport(os: "Linux", architecture: "x86_64", isRoot: true, cgroupVersion: 2, cgroupControllers: ["cpu", "memory", "pids", "io"],
                           swapDevices: 0, ipForward: true, bridgeNetfilterLoaded: true, programsFound: programs, portHolders: [:],
@@ -169,5 +169,15 @@ import Testing
         #expect(etcd(KubernetesVersion(3, 5, 3), KubernetesVersion(1, 25, 0)).status == .warn, "3.5.6+ for production")
         #expect(etcd(KubernetesVersion(3, 5, 21), KubernetesVersion(1, 35, 0)).status == .fail, "kubeadm 1.35 wants 3.5.24+")
         #expect(etcd(KubernetesVersion(3, 5, 24), KubernetesVersion(1, 35, 0)).status == .pass)
+    }
+}
+
+@Suite struct DoctorSecondNodeTests {
+    @Test func missingNsenterWarnsForStageSixOnly() {
+        var report = DoctorTests.healthy()
+        report.programsFound["nsenter"] = nil
+        let result = Doctor.evaluate(report).first { $0.check == "nsenter" }
+        #expect(result?.status == .warn, "stages 1-5 work without it")
+        #expect(result?.fix?.contains("stage 6") == true && result?.fix?.contains("util-linux") == true)
     }
 }

@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The cleanup both `reset` and node-2's teardown do: a tree of cgroup folders (its processes killed, then the
+/// folders removed, deepest first) and every mount under a folder.
+enum HostCleanup {
+    /// Every folder under these roots, deepest first (each root itself last of its tree).
+    static func folders(under roots: [String]) -> [String] {
+        var folders: [String] = []
+        for root in roots where FileManager.default.fileExists(atPath: root) {
+            var stack = [root]
+            while let folder = stack.popLast() {
+                folders.append(folder)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+                    var isDirectory: ObjCBool = false
+                    let full = "\(folder)/\(entry)"
+                    if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue {
+                        stack.append(full)
+                    }
+                }
+            }
+        }
+        return folders.sorted { $0.count > $1.count }
+    }
+
+    /// SIGKILL to every process in the cgroup trees, again until none is left (2 s at most); returns those killed.
+    static func killProcesses(inCgroupsUnder roots: [String]) -> Set<Int32> {
+        var killed = Set<Int32>()
+        for _ in 0..<20 {
+            var found = false
+            for folder in folders(under: roots) {
+                let text = ProcFile.text("\(folder)/cgroup.procs") ?? ""
+                for pid in text.split(separator: "\n").compactMap({ Int32($0) }) {
+                    kill(pid, SIGKILL)
+                    killed.insert(pid)
+                    found = true
+                }
+            }
+            if !found { break }
+            usleep(100_000)
+        }
+        return killed
+    }
+
+    /// rmdir of every folder of the trees, deepest first, a few rounds (the kernel frees a cgroup a moment after
+    /// its last process exits).
+    static func removeCgroups(under roots: [String]) -> Int {
+        var removed = 0
+        for _ in 0..<10 {
+            let folders = folders(under: roots)
+            if folders.isEmpty { break }
+            for folder in folders where rmdir(folder) == 0 { removed += 1 }
+            usleep(50_000)
+        }
+        return removed
+    }
+
+    /// Lazily unmounts everything under `root`, deepest first, until nothing is left (10 rounds at most).
+    static func unmountEverything(under root: String) -> Int {
+        var count = 0
+        for _ in 0..<10 {
+            let points = Reset.mountPoints(under: root).sorted { $0.count > $1.count }
+            if points.isEmpty { break }
+            for point in points where umount2(point, Int32(MNT_DETACH)) == 0 { count += 1 }
+        }
+        return count
+    }
+}
