@@ -14,7 +14,7 @@ public final class TerminalApp {
     var mode: ScreenMode = .tutorial
     var lessonScroll = 0
     var showVersionNotes = true
-    var selected: DiagramModel.BoxID?
+    var selected: ComponentID?
     var inspector: (title: String, lines: @MainActor () -> [String])?
     var shown: Grid?
     /// Composing costs ~1.5 ms at 200x60: done on a key, a node change, while work runs (spinner, output),
@@ -226,14 +226,14 @@ public final class TerminalApp {
         case "\t": cycleSelection(backwards: false)
         case "\u{1B}": inspector = nil; selected = nil
         case "b":
-            if let component = selectedComponent { send(.toggleComponent(component)) }
+            if let component = selected { send(.toggleComponent(component)) }
         case "l":
-            if let component = selectedComponent ?? session.crashedFirst {
+            if let component = selected ?? session.crashedFirst {
                 let supervisor = driver.tutorial.engine.context.supervisor
                 inspector = ("log of \(component.name) (following)", { supervisor.logTail(component, lines: 200).split(separator: "\n").map(String.init) })
             }
         case "f":
-            if let component = selectedComponent {
+            if let component = selected {
                 let plan = driver.tutorial.engine.context.planner.plan(component, kubeletMode: driver.tutorial.engine.context.supervisor.record(component)?.kubeletMode ?? .cluster)
                 // Split once here, not on every redraw: the plan does not change while it is shown.
                 let files: [String] = plan.files.flatMap { file -> [String] in
@@ -244,7 +244,7 @@ public final class TerminalApp {
                 inspector = ("flags and config of \(component.name)", { lines })
             }
         case "h":
-            if let component = selectedComponent {
+            if let component = selected {
                 let health = driver.tutorial.engine.context.planner.plan(component).health
                 let box = diagram?.box(DiagramModel.BoxID(component))
                 inspector = ("health of \(component.name)", { ["\(health)", "now: \(box?.health.word ?? "unknown")", box?.pid.map { "pid \($0)" } ?? ""] })
@@ -253,13 +253,11 @@ public final class TerminalApp {
         }
     }
 
-    var selectedComponent: ComponentID? {
-        guard let selected else { return nil }
-        return ComponentID.allCases.first { DiagramModel.BoxID($0) == selected }
-    }
-
+    /// Tab walks node-1's boxes, then node-2's (stage 6).
     func cycleSelection(backwards: Bool) {
-        let boxes = (diagram?.components.map(\.id) ?? []).filter { $0 != .iptables }
+        let first = (diagram?.components.map(\.id) ?? []).compactMap { box in ComponentID.firstNode.first { DiagramModel.BoxID($0) == box } }
+        let second = (diagram?.secondNode?.components.map(\.id) ?? []).compactMap { box in ComponentID.secondNode.first { DiagramModel.BoxID($0) == box } }
+        let boxes = first + second
         guard !boxes.isEmpty else { return }
         let index = selected.flatMap { boxes.firstIndex(of: $0) } ?? (backwards ? 0 : -1)
         selected = boxes[(index + (backwards ? -1 : 1) + boxes.count) % boxes.count]

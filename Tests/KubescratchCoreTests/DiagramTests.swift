@@ -48,6 +48,32 @@ enum FixtureStates {
         }
         return state
     }
+
+    /// Two real moments of stage 6 (objects captured while `kubescratch stage 6` ran): `joining` (node-2's kubelet up, its
+    /// Node not Ready yet, no kube-proxy, no pod routes) and `unreachable` (node-2's kubelet stopped, the Node Unknown and
+    /// tainted, its pods replaced on vm). Component health is what the lesson's steps had done at that moment.
+    static func stage6(_ moment: String) throws -> NodeState {
+        let components = ComponentID.firstNode.map { ComponentStatus(id: $0, health: .healthy, pid: pids[$0], port: ports[$0]) }
+        let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: Repo.fixture("stage6-\(moment)-pods.json")).items
+        let sets = try KubeDecoding.decode(KubeList<ReplicaSet>.self, from: Repo.fixture("stage6-\(moment)-replicasets.json")).items
+        let services = try KubeDecoding.decode(KubeList<Service>.self, from: Repo.fixture("stage6-\(moment)-services.json")).items
+        let nodes = try KubeDecoding.decode(KubeList<Node>.self, from: Repo.fixture("stage6-\(moment)-nodes.json")).items
+        let node2 = try #require(nodes.first { $0.metadata.name == SecondNodePlanner.nodeName })
+        let health: [ComponentID: ComponentHealth] = moment == "joining"
+            ? [.secondNodeContainerd: .healthy, .secondNodeKubelet: .healthy, .secondNodeKubeProxy: .stopped]
+            : [.secondNodeContainerd: .healthy, .secondNodeKubelet: .stopped, .secondNodeKubeProxy: .healthy]
+        let network = SecondNodeNetwork()
+        var state = NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: components,
+                              pods: NodeState.pods(from: pods, replicaSets: sets), services: NodeState.services(from: services),
+                              kubeletMode: .cluster)
+        state.secondNode = SecondNodeState(
+            name: node2.metadata.name, address: network.nodeAddress, podRange: network.podSubnet,
+            components: ComponentID.secondNode.map { id in
+                ComponentStatus(id: id, health: health[id]!, pid: health[id] == .stopped ? nil : secondNodePids[id], port: ports[id.program])
+            },
+            ready: node2.isReady, taints: node2.spec?.taints?.map(\.key) ?? [], podRoutes: moment != "joining")
+        return state
+    }
 }
 
 /// Compares rendered text with a file under Snapshots/; KUBESCRATCH_RECORD_SNAPSHOTS=1 writes the files anew.

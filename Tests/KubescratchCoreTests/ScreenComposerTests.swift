@@ -92,3 +92,32 @@ import Testing
         #expect(ScreenComposer.compose(input).text.contains("Go to stage 1? The node is moved to its start"))
     }
 }
+
+/// Tab reaches node-2's components too (stage 6): the selected box's title is drawn highlighted on its own node.
+@Suite struct SecondNodeSelectionTests {
+    func titleStyles(of component: ComponentID) throws -> (grid: Grid, row: Int, columns: ClosedRange<Int>) {
+        let state = try FixtureStates.state(stage: 6)
+        let session = TutorialSession(stages: ScreenComposerTests.stages, completedStage: 0)
+        let input = ScreenInput(session: session, lessonText: "", stageTitle: "Stage 6", diagram: DiagramModel(state: state),
+                                width: 200, height: 60, mode: .diagram, selected: component)
+        let grid = ScreenComposer.compose(input)
+        let layout = DiagramLayoutEngine.layout(DiagramModel(state: state), width: 200, height: 59)
+        let box = try #require(layout.boxes.first { $0.id == DiagramLayout.boxID(of: component) })
+        return (grid, box.rect.y, (box.rect.x + 1)...(box.rect.x + box.title.count + 2))
+    }
+
+    @Test func aSecondNodeComponentIsHighlightedInNodeTwosBox() throws {
+        let (grid, row, columns) = try titleStyles(of: .secondNodeKubelet)
+        #expect(columns.allSatisfy { grid[$0, row].style == .new }, "node-2's kubelet title is highlighted")
+        let (other, otherRow, otherColumns) = try titleStyles(of: .kubelet)
+        #expect(otherColumns.allSatisfy { other[$0, otherRow].style == .new })
+        #expect(row == otherRow && columns != otherColumns, "two different boxes, side by side at 200x60")
+        #expect(!columns.allSatisfy { other[$0, row].style == .new }, "selecting node-1's kubelet leaves node-2's alone")
+    }
+
+    @Test func boxIDsTellTheNodesApart() {
+        #expect(DiagramLayout.boxID(of: .kubelet) == "kubelet")
+        #expect(DiagramLayout.boxID(of: .secondNodeKubelet) == "node-2/kubelet")
+        #expect(DiagramLayout.boxID(of: .secondNodeContainerd) == "node-2/containerd")
+    }
+}

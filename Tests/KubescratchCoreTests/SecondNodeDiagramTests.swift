@@ -1,9 +1,8 @@
 import KubescratchCore
 import Testing
 
-/// Stage 6's two-node states, constructed: the real stage 5 objects of a real v1.20.2 node, with node-2's parts
-/// made up here (no stage 6 capture exists yet). Snapshot files are named `constructed-…` so the real captures of a
-/// stage 6 run can replace them.
+/// Stage 6's two-node states, constructed from the real stage 5 objects with node-2's parts made up here: exact
+/// states for the model's rules (grouping, what is new). The snapshots come from real stage 6 captures instead.
 enum ConstructedSecondNode {
     static let name = "node-2"
     static let pids: [ComponentID: Int32] = [.containerd: 21007, .kubelet: 21342, .kubeProxy: 22118]
@@ -85,20 +84,31 @@ enum ConstructedSecondNode {
         return DiagramRenderer.grid(DiagramLayoutEngine.layout(model, width: width, height: height, ascii: ascii), ascii: ascii).text
     }
 
-    @Test(arguments: ConstructedSecondNode.sequence.map(\.name))
-    func snapshots(name: String) throws {
-        let step = try #require(ConstructedSecondNode.sequence.first { $0.name == name })
+    /// Snapshots of real moments of a real stage 6 run (objects captured into the fixtures): node-2 registered but not
+    /// Ready, and node-2 unreachable with its pods replaced on vm. The end of the stage is in DiagramSnapshotTests.
+    @Test(arguments: ["joining", "unreachable"])
+    func realSnapshots(moment: String) throws {
+        let state = try FixtureStates.stage6(moment)
+        let previous = moment == "joining" ? try FixtureStates.state(stage: 5) : nil
         for (width, height) in [(80, 24), (120, 40), (200, 60)] {
-            try assertSnapshot(render(step.state, previous: step.previous, width: width, height: height),
-                               named: "constructed-stage6-\(name)-\(width)x\(height)")
+            try assertSnapshot(render(state, previous: previous, width: width, height: height), named: "stage6-\(moment)-\(width)x\(height)")
         }
     }
 
     @Test func asciiSnapshot() throws {
-        let step = ConstructedSecondNode.sequence[3]
-        let text = render(step.state, previous: step.previous, width: 80, height: 24, ascii: true)
+        let text = render(try FixtureStates.stage6("unreachable"), previous: nil, width: 80, height: 24, ascii: true)
         #expect(text.allSatisfy { $0.isASCII })
-        try assertSnapshot(text, named: "constructed-stage6-unreachable-80x24-ascii")
+        try assertSnapshot(text, named: "stage6-unreachable-80x24-ascii")
+    }
+
+    @Test func whatTheRealMomentsSay() throws {
+        let joining = DiagramModel(state: try FixtureStates.stage6("joining"))
+        #expect(joining.secondNode?.ready == false && joining.secondNode?.podGroups.isEmpty == true)
+        let gone = DiagramModel(state: try FixtureStates.stage6("unreachable"))
+        let second = try #require(gone.secondNode)
+        #expect(second.ready == false && second.taints.contains("node.kubernetes.io/unreachable"))
+        #expect(gone.podGroups.flatMap(\.pods).filter { $0.ready && !$0.terminating && !$0.isStatic && $0.name.hasPrefix("web-") }.count == 4,
+                "four Ready web pods on vm")
     }
 
     @Test func podsGoToTheirNode() {
@@ -156,5 +166,15 @@ enum ConstructedSecondNode {
             #expect(svg.contains("stroke-width=\"4\""), "the link at \(width)x\(height)")
             #expect(svg.contains("10.200.0.0/24 ⇄ 10.200.1.0/24"))
         }
+    }
+}
+
+@Suite struct SecondNodeTitleTests {
+    /// Found in a real capture: a lost Node has the unreachable taint twice, once per effect.
+    @Test func aTaintWithTwoEffectsIsNamedOnce() throws {
+        let model = DiagramModel(state: try FixtureStates.stage6("unreachable"))
+        let second = try #require(model.secondNode)
+        #expect(second.taints == ["node.kubernetes.io/unreachable"])
+        #expect(second.title(fullTaints: false) == "node node-2 · 10.201.0.2 · NotReady · taint unreachable")
     }
 }

@@ -23,8 +23,10 @@ import Testing
         return try Supervisor(layout: layout).start(plan, kubeletMode: nil)
     }
 
-    /// Never holds: nothing answers on the scheduler's port in a unit test; only a crash or Ctrl-C ends it early.
-    let endlessCheck = Step(id: "wait", title: "Wait for something that never comes", kind: .check(.healthy(.kubeScheduler)), timeoutSeconds: 60)
+    /// Never holds: containerd's health is its socket under this test's own temporary folder, which nothing creates
+    /// (a port such as the scheduler's could be answered by a real node running on the same machine). Only a crash or
+    /// Ctrl-C ends it early.
+    let endlessCheck = Step(id: "wait", title: "Wait for something that never comes", kind: .check(.healthy(.containerd)), timeoutSeconds: 60)
 
     @Test func aComponentKilledUnderAStepEndsItAtOnceNamingIt() async throws {
         defer { try? FileManager.default.removeItem(atPath: layout.root) }

@@ -104,6 +104,12 @@ public struct DiagramLayout: Sendable, Equatable {
 
     /// node-2's boxes are named after the node, so they never share an id with the first node's.
     public static func secondNodeBoxID(node: String, _ id: DiagramModel.BoxID) -> String { "\(node)/\(id.rawValue)" }
+
+    /// The placed box of a component, on whichever node it runs.
+    public static func boxID(of component: ComponentID) -> String {
+        component.isOnSecondNode ? secondNodeBoxID(node: SecondNodePlanner.nodeName, DiagramModel.BoxID(component))
+            : DiagramModel.BoxID(component).rawValue
+    }
 }
 
 /// Places the diagram on a grid of `width`×`height` cells (80×24 at least), using the room of larger terminals.

@@ -256,7 +256,9 @@ extension DiagramModel {
                                 isNew: hasPrevious && before == nil,
                                 routesAreNew: hasPrevious && second.podRoutes && before?.link.podRoutes != true)
             return SecondNode(name: second.name, address: second.address, podRange: second.podRange, ready: second.ready,
-                              taints: second.taints, isNew: hasPrevious && before == nil,
+                              // A lost node carries unreachable twice (NoSchedule and NoExecute): one word each.
+                              taints: second.taints.reduce(into: []) { keys, key in if !keys.contains(key) { keys.append(key) } },
+                              isNew: hasPrevious && before == nil,
                               components: Self.componentBoxes(second.components, previous: previous, before: { before?.box($0) }),
                               arrows: Self.connections(inside, previous: before?.arrows, hasPrevious: hasPrevious),
                               apiClients: Self.connections(toAPI, previous: before?.apiClients, hasPrevious: hasPrevious),

@@ -19,8 +19,9 @@ public struct ScreenInput: Sendable {
     public var height: Int
     public var mode: ScreenMode
     public var lessonScroll: Int
-    /// A component picked with Tab in the diagram: b stops or starts it, l shows its log, f its flags, h its health.
-    public var selected: DiagramModel.BoxID?
+    /// A component picked with Tab in the diagram (either node's): b stops or starts it, l shows its log, f its flags,
+    /// h its health.
+    public var selected: ComponentID?
     /// Extra text for the output pane (a log tail, a command line) instead of the step output.
     public var inspector: [String]?
     public var inspectorTitle: String?
@@ -30,7 +31,7 @@ public struct ScreenInput: Sendable {
     public var showVersionNotes: Bool
 
     public init(session: TutorialSession, lessonText: String, stageTitle: String, diagram: DiagramModel?, width: Int, height: Int,
-                mode: ScreenMode = .tutorial, lessonScroll: Int = 0, selected: DiagramModel.BoxID? = nil, inspector: [String]? = nil,
+                mode: ScreenMode = .tutorial, lessonScroll: Int = 0, selected: ComponentID? = nil, inspector: [String]? = nil,
                 inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, showVersionNotes: Bool = true) {
         self.session = session
         self.lessonText = lessonText
@@ -174,7 +175,7 @@ public enum ScreenComposer {
             }
         }
         // The selected box's title in reverse video, so Tab shows where b, l, f and h will act.
-        if let selected = input.selected, let box = layout.box(selected) {
+        if let selected = input.selected, let box = layout.boxes.first(where: { $0.id == DiagramLayout.boxID(of: selected) }) {
             for x in (box.rect.x + 1)...(box.rect.x + min(box.rect.width - 2, box.title.count + 2)) {
                 let cell = grid[area.x + x, area.y + box.rect.y]
                 grid[area.x + x, area.y + box.rect.y] = Cell(cell.character, .new)
