@@ -258,6 +258,16 @@ public struct LessonParser: Sendable {
         return component
     }
 
+    /// A field whose value is one of an enum's raw values; the error lists them all.
+    func choice<Value: RawRepresentable & CaseIterable>(_ fields: Fields, _ key: String) throws(LessonError) -> Value where Value.RawValue == String {
+        let text = try fields.requiredString(key)
+        guard let value = Value(rawValue: text) else {
+            throw LessonError(file: fields.file, line: fields.line(of: key),
+                              message: "unknown \(key) '\(text)'; expected one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
     func manifest(_ fields: Fields, _ key: String) throws(LessonError) -> String {
         let name = try fields.requiredString(key)
         if let knownManifests, !knownManifests.contains(name) {
@@ -303,20 +313,8 @@ public struct LessonParser: Sendable {
             }
             return .kubectl(words)
         case "kill-container": return .killContainer(pod: try fields.requiredString("kill-container"))
-        case "second-node":
-            let what = try fields.requiredString("second-node")
-            guard let action = SecondNodeAction(rawValue: what) else {
-                throw LessonError(file: fields.file, line: fields.line(of: "second-node"),
-                                  message: "unknown second-node '\(what)'; expected one of \(SecondNodeAction.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return .secondNode(action)
-        case "show":
-            let what = try fields.requiredString("show")
-            guard let state = HiddenState(rawValue: what) else {
-                throw LessonError(file: fields.file, line: fields.line(of: "show"),
-                                  message: "unknown show '\(what)'; expected one of \(HiddenState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return .show(state)
+        case "second-node": return .secondNode(try choice(fields, "second-node"))
+        case "show": return .show(try choice(fields, "show"))
         case "wipe":
             guard try fields.requiredString("wipe") == "etcd-data" else {
                 throw LessonError(file: fields.file, line: fields.line(of: "wipe"), message: "unknown wipe; expected etcd-data")
