@@ -18,7 +18,7 @@ extension Engine {
             guard result.succeeded else { return .commandFailed(result.combinedOutput) }
             killedContainers.record(pod, container.attempt)
         }
-        let names = targets.map { "\($0.name) (attempt \($0.attempt), restart count \($0.attempt))" }.joined(separator: ", ")
+        let names = targets.map { "\($0.name) (restart count \($0.attempt))" }.joined(separator: ", ")
         return .done("killed \(names)")
     }
 
@@ -37,9 +37,7 @@ extension Engine {
             }
             count = pod.restartCount
         }
-        let before = killed ?? 0
-        let holds = count > before || (killed == nil && count > 0)
-        return Observation(holds: holds, detail: "pod \(name): restart count \(killed.map { "\($0) → " } ?? "")\(count)")
+        return Observation(holds: count > (killed ?? 0), detail: "pod \(name): restart count \(killed.map { "\($0) → " } ?? "")\(count)")
     }
 
     func observeProxyRules(service: String, present: Bool) async throws -> Observation {
@@ -49,7 +47,7 @@ extension Engine {
 
     /// `iptables -t nat -S`: the same lines as iptables-save, one table.
     func natRules() async throws -> String {
-        guard let iptables = IPTables.path(of: "iptables") else { throw ShellError.cannotStart("iptables", "not installed") }
+        guard let iptables = SystemProgram.path("iptables") else { throw ShellError.cannotStart("iptables", "not installed") }
         let result = try await context.shell.run(iptables, ["-w", "-t", "nat", "-S"], timeout: 10)
         guard result.succeeded else { throw ShellError.cannotStart("iptables -t nat -S", result.combinedOutput) }
         return result.stdout

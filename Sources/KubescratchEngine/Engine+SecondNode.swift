@@ -99,23 +99,24 @@ extension Engine {
         return try KubeDecoding.decode(KubeList<Pod>.self, from: text).items.filter { $0.metadata.deletionTimestamp == nil && $0.isReady }
     }
 
-    func placement(_ pods: [Pod]) -> String {
+    /// "3 Ready pod(s) labelled app=web: 1 on node-2, 2 on vm".
+    func placement(_ pods: [Pod], _ selector: String) -> String {
         let byNode = Dictionary(grouping: pods) { $0.nodeName ?? "no node" }
-        return byNode.keys.sorted().map { "\(byNode[$0]!.count) on \($0)" }.joined(separator: ", ")
+        let said = byNode.keys.sorted().map { "\(byNode[$0]!.count) on \($0)" }.joined(separator: ", ")
+        return "\(pods.count) Ready pod(s) labelled \(selector): \(pods.isEmpty ? "none" : said)"
     }
 
     func observePodsOnNode(_ selector: String, node word: String, count: Int) async throws -> Observation {
         let name = nodeName(word)
         let pods = try await readyPods(selector)
         let here = pods.filter { $0.nodeName == name }.count
-        return Observation(holds: here == count, detail: "\(pods.count) Ready pod(s) labelled \(selector): \(pods.isEmpty ? "none" : placement(pods))")
+        return Observation(holds: here == count, detail: placement(pods, selector))
     }
 
     func observeSpread(_ selector: String, count: Int) async throws -> Observation {
         let pods = try await readyPods(selector)
         let nodes = Set(pods.compactMap(\.nodeName))
-        return Observation(holds: pods.count == count && nodes.count >= 2,
-                           detail: "\(pods.count) Ready pod(s) labelled \(selector): \(pods.isEmpty ? "none" : placement(pods))")
+        return Observation(holds: pods.count == count && nodes.count >= 2, detail: placement(pods, selector))
     }
 
     /// `kubectl exec <pod on from> -- … nc -w 2 <pod on to> 80`: the request starts inside a pod, as pod-to-pod
@@ -125,10 +126,10 @@ extension Engine {
         let (fromNode, toNode) = (nodeName(from), nodeName(to))
         let pods = try await readyPods(selector)
         guard let client = pods.first(where: { $0.nodeName == fromNode }) else {
-            return Observation(holds: false, detail: "no Ready pod labelled \(selector) on \(fromNode) to send from (\(placement(pods)))")
+            return Observation(holds: false, detail: "no Ready pod on \(fromNode) to send from (\(placement(pods, selector)))")
         }
         guard let server = pods.first(where: { $0.nodeName == toNode }), let ip = server.podIP else {
-            return Observation(holds: false, detail: "no Ready pod labelled \(selector) on \(toNode) to ask (\(placement(pods)))")
+            return Observation(holds: false, detail: "no Ready pod on \(toNode) to ask (\(placement(pods, selector)))")
         }
         guard ipv4(ip, isIn: context.network.clusterCIDR) else { throw CheckError.unsafeAddress(ip) }
         let request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 \(ip) 80"

@@ -282,10 +282,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     func writeFile(_ path: String, contents: String, mode: UInt16 = 0o644) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try contents.write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode)], ofItemAtPath: path)
+        try PlannedFile(path: path, contents: contents, mode: mode).write()
     }
 
     func prepareCertificates() async throws -> ActionResult {

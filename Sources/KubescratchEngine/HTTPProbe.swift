@@ -86,24 +86,22 @@ final class ClientPool: @unchecked Sendable {
 /// One GET at a time, to loopback, this machine's address or a pod IP on our bridge: nothing else is ever asked.
 public enum HTTPProbe {
     public static func get(_ url: String, trust: TLSTrust = .plainHTTP, timeout: Double = 3) async -> HTTPOutcome {
-        let client: HTTPClient
-        do {
-            client = try ClientPool.shared.client(for: trust)
-        } catch {
-            return .failed("cannot load TLS files: \(error)")
-        }
-        return await execute(url, client: client, timeout: timeout)
+        await send(url, trust: trust, timeout: timeout)
     }
 
     /// A POST with a JSON body, for etcd's JSON gateway (read-only calls such as /v3/kv/range).
     public static func post(_ url: String, json: String, trust: TLSTrust = .plainHTTP, timeout: Double = 5) async -> HTTPOutcome {
+        await send(url, trust: trust, timeout: timeout, jsonBody: json)
+    }
+
+    static func send(_ url: String, trust: TLSTrust, timeout: Double, jsonBody: String? = nil) async -> HTTPOutcome {
         let client: HTTPClient
         do {
             client = try ClientPool.shared.client(for: trust)
         } catch {
             return .failed("cannot load TLS files: \(error)")
         }
-        return await execute(url, client: client, timeout: timeout, jsonBody: json)
+        return await execute(url, client: client, timeout: timeout, jsonBody: jsonBody)
     }
 
     static func execute(_ url: String, client: HTTPClient, timeout: Double, jsonBody: String? = nil) async -> HTTPOutcome {

@@ -83,15 +83,10 @@ public enum IPTables {
         return found
     }
 
-    /// Where iptables lives: sbin is not in every root shell's PATH.
-    public static func path(of program: String) -> String? {
-        ["/usr/sbin/\(program)", "/sbin/\(program)", "/usr/bin/\(program)"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
     /// Synchronous and quiet: used while tearing down, when nothing else may run.
     static func run(_ program: String, _ arguments: [String]) -> String {
         let process = Process()
-        guard let path = path(of: program) else { return "" }
+        guard let path = SystemProgram.path(program) else { return "" }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let pipe = Pipe()

@@ -1,4 +1,5 @@
 import Foundation
+import KubescratchCore
 
 /// Files under /proc whole: they report size 0, and `String(contentsOfFile:)` then returns only the first page
 /// (4 KB). /proc/self/mountinfo with two nodes' pods is ~16 KB: reset and node-2's teardown missed every mount past
@@ -8,5 +9,21 @@ public enum ProcFile {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+}
+
+/// Programs of the base system by absolute path: sbin is not in every root shell's PATH (`ip`, `iptables`, `nsenter`).
+public enum SystemProgram {
+    public static func path(_ name: String) -> String? {
+        ["/usr/sbin/\(name)", "/sbin/\(name)", "/usr/bin/\(name)", "/bin/\(name)"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+extension PlannedFile {
+    /// Writes the file with its mode, making its folder first.
+    func write() throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode)], ofItemAtPath: path)
     }
 }

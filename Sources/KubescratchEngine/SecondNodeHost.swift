@@ -37,11 +37,9 @@ public struct SecondNodeHost: Sendable {
 
     public var exists: Bool { FileManager.default.fileExists(atPath: network.namespacePath) }
 
-    /// `ip` and `nsenter` by absolute path: sbin is not in every root shell's PATH.
+    /// `ip` and `nsenter` by absolute path.
     func resolved(_ program: String) -> String {
-        if program.hasPrefix("/") { return program }
-        return ["/usr/sbin/\(program)", "/sbin/\(program)", "/usr/bin/\(program)", "/bin/\(program)"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? program
+        program.hasPrefix("/") ? program : SystemProgram.path(program) ?? program
     }
 
     /// Runs one planned command; a failure is an error unless its message says there was nothing to remove.
@@ -72,11 +70,7 @@ public struct SecondNodeHost: Sendable {
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         let credentials = try planner.credentials(caCertificatePEM: caCertificatePEM, caKeyPEM: caKeyPEM)
-        for file in credentials {
-            try fm.createDirectory(atPath: (file.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(file.contents.utf8).write(to: URL(fileURLWithPath: file.path))
-            chmod(file.path, mode_t(file.mode))
-        }
+        for file in credentials { try file.write() }
         say("wrote node-2's certificates and kubeconfigs (\(credentials.count) files, signed by the cluster CA) under \(layout.root)")
         for folder in planner.cgroupFolders(cgroupVersion: cgroupVersion, v1Hierarchies: Self.cgroupV1Hierarchies()) {
             try makeCgroup(folder)

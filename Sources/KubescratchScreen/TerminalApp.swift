@@ -246,7 +246,7 @@ public final class TerminalApp {
         case "h":
             if let component = selected {
                 let health = driver.tutorial.engine.context.planner.plan(component).health
-                let box = diagram?.box(DiagramModel.BoxID(component))
+                let box = diagram?.box(of: component)
                 inspector = ("health of \(component.name)", { ["\(health)", "now: \(box?.health.word ?? "unknown")", box?.pid.map { "pid \($0)" } ?? ""] })
             }
         default: break

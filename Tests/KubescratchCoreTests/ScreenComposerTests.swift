@@ -121,3 +121,18 @@ import Testing
         #expect(DiagramLayout.boxID(of: .secondNodeContainerd) == "node-2/containerd")
     }
 }
+
+@Suite struct BoxOfComponentTests {
+    /// `h` on a selected component reads its box: node-2's kubelet is node-2's box, not node-1's.
+    @Test func eachComponentFindsItsOwnNodesBox() throws {
+        var state = try FixtureStates.state(stage: 6)
+        var second = try #require(state.secondNode)
+        second.components = second.components.map { var c = $0; if c.id == .secondNodeKubelet { c.health = .stopped; c.pid = nil }; return c }
+        state.secondNode = second
+        let model = DiagramModel(state: state)
+        #expect(model.box(of: .kubelet)?.health == .healthy)
+        #expect(model.box(of: .secondNodeKubelet)?.health == .stopped)
+        #expect(model.box(of: .secondNodeKubelet)?.pid == nil && model.box(of: .kubelet)?.pid != nil)
+        #expect(DiagramModel(state: try FixtureStates.state(stage: 5)).box(of: .secondNodeKubelet) == nil)
+    }
+}

@@ -192,6 +192,11 @@ public struct DiagramModel: Sendable, Equatable {
     }
 
     public func box(_ id: BoxID) -> ComponentBox? { components.first { $0.id == id } }
+
+    /// A component's box on whichever node runs it.
+    public func box(of component: ComponentID) -> ComponentBox? {
+        component.isOnSecondNode ? secondNode?.box(BoxID(component)) : box(BoxID(component))
+    }
 }
 
 extension DiagramModel {

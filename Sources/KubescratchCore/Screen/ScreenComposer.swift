@@ -175,7 +175,7 @@ public enum ScreenComposer {
             }
         }
         // The selected box's title in reverse video, so Tab shows where b, l, f and h will act.
-        if let selected = input.selected, let box = layout.boxes.first(where: { $0.id == DiagramLayout.boxID(of: selected) }) {
+        if let selected = input.selected, let box = layout.box(id: DiagramLayout.boxID(of: selected)) {
             for x in (box.rect.x + 1)...(box.rect.x + min(box.rect.width - 2, box.title.count + 2)) {
                 let cell = grid[area.x + x, area.y + box.rect.y]
                 grid[area.x + x, area.y + box.rect.y] = Cell(cell.character, .new)
