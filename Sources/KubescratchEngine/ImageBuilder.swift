@@ -45,7 +45,8 @@ public struct ImageBuilder: Sendable {
         try await build(name: name, into: folder, entrypoint: ["/bin/sleep", "infinity"], files: [:])
     }
 
-    /// A web server that answers GET / with a small page.
+    /// A web server that answers GET / with a small page. `-v` logs each request on stderr ("10.200.0.1:41234:
+    /// response:200"), so `kubectl logs` shows the kubelet's readiness probes and the lessons' requests arriving.
     public func buildWeb(name: String, into folder: String) async throws -> BuiltImage {
         let page = """
         <!doctype html>
@@ -53,7 +54,7 @@ public struct ImageBuilder: Sendable {
         <h1>Hello from a pod on a node built from scratch</h1>
 
         """
-        return try await build(name: name, into: folder, entrypoint: ["/bin/httpd", "-f", "-p", "80", "-h", "/www"],
+        return try await build(name: name, into: folder, entrypoint: ["/bin/httpd", "-f", "-p", "80", "-h", "/www", "-v"],
                                files: ["www/index.html": page])
     }
 

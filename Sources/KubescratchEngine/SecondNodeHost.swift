@@ -79,6 +79,27 @@ public struct SecondNodeHost: Sendable {
         for step in network.setup {
             try await run(step.command)
         }
+        if planner.usesMountNamespace { try await makeMountNamespace() }
+    }
+
+    /// Before 1.29: node-2's own /var/log/pods and /var/log/containers, inside a mount namespace its containerd and
+    /// kubelet enter (SecondNodePlanner.usesMountNamespace says why).
+    func makeMountNamespace() async throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: planner.mountNamespaceFolder, withIntermediateDirectories: true)
+        for folder in planner.ownHostFolders {
+            try fm.createDirectory(atPath: folder.own, withIntermediateDirectories: true)
+            // The host's folder is the mount point; node-1's kubelet made them all long before stage 6, and reset
+            // removes them when they were not here before the first component started.
+            try fm.createDirectory(atPath: folder.host, withIntermediateDirectories: true)
+        }
+        guard fm.createFile(atPath: planner.mountNamespaceFile, contents: nil) else {
+            throw SecondNodeError.commandFailed("create \(planner.mountNamespaceFile)", "could not create the file")
+        }
+        for command in planner.mountNamespaceSetup { try await run(command) }
+        say("node-2's containerd and kubelet share a mount namespace (\(planner.mountNamespaceFile)) in which "
+            + planner.ownHostFolders.map { "\($0.host) is \($0.own)" }.joined(separator: " and ")
+            + ": each kubelet cleans up only its own pods' logs and device-plugin sockets")
     }
 
     /// A cgroup v1 cpuset folder starts with no CPUs and memory nodes: its children could run nowhere, so it gets

@@ -142,7 +142,9 @@ import X509
         for planner in [v120, v137] {
             for component in planner.components {
                 #expect(component.plan.executable == "nsenter")
-                #expect(Array(component.plan.arguments.prefix(2)) == ["--net=/run/netns/ks-node-2", component.program])
+                // Before 1.29 containerd and the kubelet also enter node-2's mount namespace (pod logs of its own).
+                let mount = planner.usesMountNamespace && component.program != "/opt/k8s/kube-proxy" ? ["--mount=/var/lib/kubescratch/node-2/mount-ns/mnt"] : []
+                #expect(Array(component.plan.arguments.prefix(2 + mount.count)) == ["--net=/run/netns/ks-node-2"] + mount + [component.program])
                 #expect(component.plan.environment["AWS_EC2_METADATA_DISABLED"] == "true", "\(component.plan.component.name)")
                 #expect(component.log.hasPrefix("/var/lib/kubescratch/logs/node-2-"), "\(component.log)")
                 #expect(component.record.hasPrefix("/var/lib/kubescratch/run/components/node-2-"), "\(component.record)")
@@ -156,6 +158,7 @@ import X509
         let kubelet = v120.kubelet()
         #expect(kubelet.plan.arguments == [
             "--net=/run/netns/ks-node-2",
+            "--mount=/var/lib/kubescratch/node-2/mount-ns/mnt",
             "/opt/k8s/kubelet",
             "--config=/var/lib/kubescratch/node-2/config/kubelet.yaml",
             "--kubeconfig=/var/lib/kubescratch/node-2/kubeconfigs/kubelet.kubeconfig",
@@ -204,7 +207,7 @@ import X509
 
     @Test func containerdV120() throws {
         let containerd = v120.containerd()
-        #expect(containerd.plan.arguments == ["--net=/run/netns/ks-node-2", "/usr/bin/containerd",
+        #expect(containerd.plan.arguments == ["--net=/run/netns/ks-node-2", "--mount=/var/lib/kubescratch/node-2/mount-ns/mnt", "/usr/bin/containerd",
                                               "--config", "/var/lib/kubescratch/node-2/containerd/config.toml"])
         #expect(containerd.plan.health == .unixSocket(path: "/var/lib/kubescratch/node-2/run/containerd.sock"))
         let config = try #require(containerd.plan.files.first { $0.path == "/var/lib/kubescratch/node-2/containerd/config.toml" }).contents
@@ -325,6 +328,31 @@ import X509
         #expect(!v120.kubeletConfig().contains("podLogsDir"))
         #expect(SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 29, 0))).kubeletConfig().contains("podLogsDir: "))
         #expect(!SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 28, 9))).kubeletConfig().contains("podLogsDir"))
+    }
+
+    /// Each kubelet garbage-collects the pod log folders of pods it does not know (kuberuntime_gc.go): node-2's
+    /// logs must be in a folder node-1's kubelet never reads, on every version.
+    @Test func podLogsOfItsOwnOnEveryVersion() {
+        #expect(v120.usesMountNamespace && !v137.usesMountNamespace)
+        #expect(!SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 29, 0))).usesMountNamespace)
+        #expect(SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 28, 9))).usesMountNamespace)
+        #expect(words(v120.mountNamespaceSetup) == [
+            "mount --bind /var/lib/kubescratch/node-2/mount-ns /var/lib/kubescratch/node-2/mount-ns",
+            "mount --make-private /var/lib/kubescratch/node-2/mount-ns",
+            "unshare --mount=/var/lib/kubescratch/node-2/mount-ns/mnt --propagation slave true",
+            "nsenter --mount=/var/lib/kubescratch/node-2/mount-ns/mnt mount --bind /var/lib/kubescratch/node-2/pod-logs /var/log/pods",
+            "nsenter --mount=/var/lib/kubescratch/node-2/mount-ns/mnt mount --bind /var/lib/kubescratch/node-2/container-logs /var/log/containers",
+            "nsenter --mount=/var/lib/kubescratch/node-2/mount-ns/mnt mount --bind /var/lib/kubescratch/node-2/device-plugins /var/lib/kubelet/device-plugins",
+        ])
+        // containerd and the kubelet in the SAME mount namespace: the kubelet's volume mounts must reach the containers.
+        let entered = v120.components.map { $0.plan.arguments.first { $0.hasPrefix("--mount=") } }
+        #expect(entered == ["--mount=" + v120.mountNamespaceFile, "--mount=" + v120.mountNamespaceFile, nil])
+        #expect(v137.components.allSatisfy { !$0.plan.arguments.contains { $0.hasPrefix("--mount=") } })
+        // Everything the namespace needs lies under node-2's folder: teardown's unmount phase and the folder's
+        // removal end it.
+        for path in [v120.mountNamespaceFolder, v120.mountNamespaceFile] + v120.ownHostFolders.map(\.own) {
+            #expect(path.hasPrefix(v120.layout.root + "/"), "\(path)")
+        }
     }
 
     @Test func containerdCurrentRelease() throws {

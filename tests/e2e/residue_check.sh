@@ -31,6 +31,11 @@ for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/li
 done
 ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null | grep -q . && fail "kubepods cgroups remain"
 # Stage 6's second node.
+# node-2's mount namespace (v1.20) lives as long as a process is in it or its file stays bound: any process whose
+# mount table still shows node-2's folder means it was not ended.
+for mi in /proc/[0-9]*/mountinfo; do
+  grep -qs " $state/node-2" "$mi" && fail "a mount namespace with node-2's mounts is alive (${mi%/mountinfo}: $(tr '\0' ' ' < "${mi%/mountinfo}/cmdline" 2>/dev/null))"
+done
 [ -e /run/netns/ks-node-2 ] && fail "network namespace ks-node-2"
 ip link show ks-to-node-2 >/dev/null 2>&1 && fail "veth ks-to-node-2"
 ip route show | grep -qE '10\.200\.1\.0/24|blackhole 10\.200\.0\.0/16|10\.201\.0\.' && fail "routes of node-2: $(ip route show | grep -E '10\.20[01]\.')"

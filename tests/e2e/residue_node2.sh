@@ -11,6 +11,11 @@ ip route show | grep -E '10\.200\.1\.0/24|blackhole 10\.200\.0\.0/16|10\.201\.0\
 ls -d /sys/fs/cgroup/*/ks-node-2 /sys/fs/cgroup/ks-node-2 2>/dev/null | grep -q . && fail "cgroup folders /ks-node-2"
 grep -q " $state/node-2" /proc/self/mountinfo && fail "mounts under $state/node-2: $(grep " $state/node-2" /proc/self/mountinfo | awk '{print $5}' | head -3)"
 [ -e "$state/node-2" ] && fail "$state/node-2 still exists"
+# node-2's mount namespace (v1.20) lives as long as a process is in it or its file stays bound: any process whose
+# mount table still shows node-2's folder means it was not ended.
+for mi in /proc/[0-9]*/mountinfo; do
+  grep -qs " $state/node-2" "$mi" && fail "a mount namespace with node-2's mounts is alive (${mi%/mountinfo}: $(tr '\0' ' ' < "${mi%/mountinfo}/cmdline" 2>/dev/null))"
+done
 ls "$state"/run/components/node-2-* 2>/dev/null | grep -q . && fail "supervisor records of node-2's components"
 for pid in $(ls /proc | grep -E '^[0-9]+$'); do
   [ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" = "Z" ] && continue

@@ -129,7 +129,14 @@ pass
 
 echo "== e2e: stage 6: a second node in its own network namespace joins, runs pods, goes away and comes back"
 run_stage 6 --break
+stage6_end=$(date +%s)
 "${ks[@]}" status | sed -n '/^COMPONENT/,$p' | grep -E '^(COMPONENT|node-2-)' | sed 's/^/  /'
+
+echo "== e2e: kubectl logs of every pod on both nodes, after both kubelets' garbage collection ran (issue 25)"
+start=$(date +%s%N)
+python3 tests/e2e/pod_logs.py "$stage6_end"
+timings+=("pod logs on both nodes after two GC periods (mostly waiting): $(seconds_since "$start") s")
+pass
 
 echo "== e2e: replay stage 3 (rewinds stage 6 first: node-2 must leave nothing behind)"
 start=$(date +%s%N)

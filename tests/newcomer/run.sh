@@ -2,12 +2,25 @@
 # The newcomer lane: the README's first command, exactly as written, on this clone; then the tutorial's first screen
 # and stage 1 with the INSTALLED program and lessons (not .build/), then --uninstall leaves the prefix as it was.
 # Where the release hosts cannot be reached (CI), setup falls back to Debian's source for real.
+# A contributor's machine may already have kubescratch installed, a node at some stage, setup's cache and a tmux server:
+# an install found here is saved first and put back at the end (same files, same version), the node is reset by the
+# lane itself (it says so), the cache is used when present, and tmux runs on a socket of the lane's own.
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 clone=$PWD
 work=$(mktemp -d /tmp/kubescratch-newcomer.XXXXXX)
 sock="$work/tmux.sock"
-trap 'tmux -S "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+prefix=/usr/local
+manifest="$prefix/share/kubescratch/install-manifest"
+saved="$work/previous-install.tar"
+restore_previous() {  # put back an install that was here before the lane, byte for byte
+  [ -f "$saved" ] || return 0
+  tar -C / -xpf "$saved"
+  (cd / && sha256sum --quiet -c "$work/previous-install.sha256") || { echo "newcomer: the earlier install was not restored whole"; return 1; }
+  echo "  ok: the kubescratch install that was here before the lane is back ($(wc -l <"$work/previous-install.sha256") files, binary sha256 $(sha256sum "$prefix/bin/kubescratch" | cut -c1-12))"
+  rm -f "$saved"
+}
+trap 'status=$?; tmux -S "$sock" kill-server 2>/dev/null || true; restore_previous || status=1; rm -rf "$work"; exit $status' EXIT
 seconds_since() { echo "$(( $(date +%s) - $1 )) s"; }
 timings=()
 
@@ -19,8 +32,17 @@ tutorial_part=${first#* && }
   || { echo "newcomer: the README's first command is '$first'; this lane knows 'sudo scripts/install.sh && sudo kubescratch'"; exit 1; }
 echo "  the README's first command: $first"
 
-snapshot() { find /usr/local -xdev \( -type f -o -type l \) 2>/dev/null | grep -v '^/usr/local/share/.kubescratch-install' | sort; }
-snapshot >"$work/before"
+snapshot() { find "$prefix" -xdev \( -type f -o -type l \) 2>/dev/null | grep -v "^$prefix/share/.kubescratch-install" | sort; }
+if [ -f "$manifest" ]; then
+  # Its manifest names every file it installed; they leave with --uninstall below and come back at the end.
+  { cat "$manifest"; echo "$manifest"; } | while IFS= read -r file; do [ -e "$file" ] && echo "${file#/}"; done >"$work/previous-install.files"
+  tar -C / -cpf "$saved" -T "$work/previous-install.files"
+  (cd / && xargs -d '\n' sha256sum <"$work/previous-install.files") >"$work/previous-install.sha256"
+  echo "  kubescratch is already installed here (binary sha256 $(sha256sum "$prefix/bin/kubescratch" | cut -c1-12), $(wc -l <"$work/previous-install.files") files): saved, and put back when the lane ends"
+  snapshot | grep -vxF -f <(sed 's|^|/|' "$work/previous-install.files") >"$work/before" || true
+else
+  snapshot >"$work/before"
+fi
 
 echo "== newcomer: $install_part (from the clone, as written)"
 start=$(date +%s)
@@ -42,6 +64,10 @@ bash -c 'source /usr/local/share/bash-completion/completions/kubescratch && comp
 (cd / && kubescratch lessons check) | tee "$work/lessons.out"
 grep -q "^/usr/local/share/kubescratch/lessons:" "$work/lessons.out" || { echo "newcomer: the installed program did not find the installed lessons"; exit 1; }
 echo "  ok: program, lessons, assets and completions installed; the program finds its lessons from any folder"
+
+# A node left by earlier use (any stage) would make the tutorial resume there: the lane starts from an empty node.
+echo "== newcomer: kubescratch reset (the lane starts from an empty node; one left by earlier use goes)"
+kubescratch reset | tail -1
 
 echo "== newcomer: the whole first command in a terminal: the install again (nothing changes), then the tutorial"
 start=$(date +%s)
@@ -77,9 +103,10 @@ sudo kubescratch reset >/dev/null
 echo "== newcomer: sudo scripts/install.sh --uninstall"
 sudo scripts/install.sh --uninstall
 snapshot >"$work/after"
-if ! diff -u "$work/before" "$work/after"; then echo "newcomer: --uninstall left files in /usr/local (above)"; exit 1; fi
+if ! diff -u "$work/before" "$work/after"; then echo "newcomer: --uninstall left files in $prefix (above)"; exit 1; fi
 [ -z "$(command -v kubescratch || true)" ] || { echo "newcomer: kubescratch still in PATH after --uninstall"; exit 1; }
-echo "  ok: /usr/local is as it was before the install"
+echo "  ok: $prefix is as it was before the install (less an install that was there before, which comes back now)"
+restore_previous
 
 echo "== newcomer: timings"
 printf '  %s\n' "${timings[@]}"

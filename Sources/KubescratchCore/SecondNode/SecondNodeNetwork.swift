@@ -85,8 +85,10 @@ public struct SecondNodeNetwork: Sendable, Equatable {
     /// namespace (to remount /sys), so the kubelet's volume mounts and containerd's would not see each other or
     /// the host's (docs/second-node.md, "Enter only the network namespace"). nsenter execs without forking, so
     /// the PID it starts with is the program's.
-    public func inNamespace(_ program: String, _ arguments: [String], nsenter: String = "nsenter") -> PlannedCommand {
-        PlannedCommand(nsenter, ["--net=\(namespacePath)", program] + arguments)
+    /// `mountNamespace`: also enter that mount namespace (SecondNodePlanner's, for pod logs of node-2's own).
+    public func inNamespace(_ program: String, _ arguments: [String], nsenter: String = "nsenter",
+                            mountNamespace: String? = nil) -> PlannedCommand {
+        PlannedCommand(nsenter, ["--net=\(namespacePath)"] + (mountNamespace.map { ["--mount=\($0)"] } ?? []) + [program] + arguments)
     }
 
     // MARK: messages iproute2 6.1 prints when there is nothing to remove (checked on this machine)

@@ -20,7 +20,8 @@ public struct SecondNodeComponent: Sendable, Equatable {
 /// - the kubelet's pods live under their own cgroup parent, `/ks-node-2/kubepods`, never node-1's `/kubepods`;
 /// - health endpoints bind node-2's address instead of 127.0.0.1, which inside the namespace is node-2's own
 ///   loopback and unreachable from the host's probes;
-/// - from 1.29, pod logs go to node-2's folder instead of /var/log/pods, shared with node-1 otherwise.
+/// - its pod logs are its own: from 1.29 through `podLogsDir`; before, containerd and the kubelet share a mount
+///   namespace of node-2's own in which node-2's folders are bound over /var/log/pods and /var/log/containers.
 /// The kubelet keeps port 10250 and kube-proxy 10256/10249: sockets belong to a network namespace, so node-1's
 /// listeners on the host never meet node-2's (docs/second-node.md's trial lists no port change).
 public struct SecondNodePlanner: Sendable {
@@ -38,7 +39,7 @@ public struct SecondNodePlanner: Sendable {
     }
 
     /// Programs beyond `BinaryPaths.required` that stage 6 runs.
-    public static let requiredPrograms = ["nsenter", "ip", "sysctl"]
+    public static let requiredPrograms = ["nsenter", "ip", "sysctl", "unshare", "mount"]
 
     // MARK: node-2 as ComponentPlanner sees it
 
@@ -74,6 +75,48 @@ public struct SecondNodePlanner: Sendable {
     /// `podLogsDir` exists from 1.29 (docs/components.md §13; kubelet config validation wants it absolute and clean).
     public var setsPodLogsDir: Bool { first.facts.kubernetes.isAtLeast(1, 29) }
     public var podLogsDir: String { layout.root + "/pod-logs" }
+
+    // MARK: pod logs of node-2's own before 1.29
+
+    /// Before `podLogsDir`, the kubelet writes and garbage-collects the fixed host folders /var/log/pods and
+    /// /var/log/containers (k/k v1.20.2 pkg/kubelet/kuberuntime/kuberuntime_gc.go evictPodLogsDirectories: every
+    /// pod folder whose UID the kubelet does not know, and every /var/log/containers symlink whose target is gone).
+    /// Two kubelets sharing them delete each other's logs, so node-2's containerd and kubelet run in a mount namespace
+    /// of node-2's own (both in the same one: the kubelet's volume mounts must be seen by containerd's containers),
+    /// where node-2's folders are bound over the host's. From 1.29 `podLogsDir` separates the pod folders, and the
+    /// symlinks of both nodes point at folders both can see, so neither removes the other's.
+    public var usesMountNamespace: Bool { !setsPodLogsDir }
+
+    /// The namespace is kept alive by a bind mount of its nsfs file, which must sit on a mount of private
+    /// propagation (a shared one would propagate the namespace into itself: util-linux unshare(1), --mount=file),
+    /// hence a folder bound over itself and made private.
+    public var mountNamespaceFolder: String { layout.root + "/mount-ns" }
+    public var mountNamespaceFile: String { mountNamespaceFolder + "/mnt" }
+    public var containerLogsDir: String { layout.root + "/container-logs" }
+
+    /// (host folder, node-2's own folder bound over it inside the namespace): the pod logs and their symlinks, and
+    /// the device plugins' folder, a fixed path on every version (k8s.io/kubelet pkg/apis/deviceplugin/v1beta1
+    /// constants.go DevicePluginPath) that each v1.20 kubelet empties at start, removing the other's kubelet.sock and
+    /// overwriting its checkpoint (pkg/kubelet/cm/devicemanager/manager.go removeContents).
+    public var ownHostFolders: [(host: String, own: String)] {
+        [("/var/log/pods", layout.root + "/pod-logs"), ("/var/log/containers", containerLogsDir),
+         ("/var/lib/kubelet/device-plugins", layout.root + "/device-plugins")]
+    }
+
+    /// Run in order, after the folders exist and `mountNamespaceFile` is an empty file. `slave` propagation: the
+    /// host's mounts and unmounts still reach node-2 (node-1's volumes are not kept alive in here after reset), and
+    /// nothing mounted in node-2 (its binds, the kubelet's volumes, containerd's rootfs and netns pins) reaches the
+    /// host. The namespace ends when its last process exits and the nsfs file is unmounted (teardown's unmount
+    /// phase, since both mounts lie under node-2's folder).
+    public var mountNamespaceSetup: [PlannedCommand] {
+        [
+            PlannedCommand("mount", ["--bind", mountNamespaceFolder, mountNamespaceFolder]),
+            PlannedCommand("mount", ["--make-private", mountNamespaceFolder]),
+            PlannedCommand("unshare", ["--mount=\(mountNamespaceFile)", "--propagation", "slave", "true"]),
+        ] + ownHostFolders.map { folder in
+            PlannedCommand("nsenter", ["--mount=\(mountNamespaceFile)", "mount", "--bind", folder.own, folder.host])
+        }
+    }
 
     // MARK: components
 
@@ -136,7 +179,10 @@ public struct SecondNodePlanner: Sendable {
 
     func wrap(_ inner: ComponentPlan, listens: [ListenAddress]) -> SecondNodeComponent {
         var plan = inner
-        let command = network.inNamespace(inner.executable, inner.arguments, nsenter: first.binaries.path("nsenter"))
+        // kube-proxy writes no pod logs: it stays in the host's mount namespace.
+        let mountNamespace = usesMountNamespace && inner.component != .kubeProxy ? mountNamespaceFile : nil
+        let command = network.inNamespace(inner.executable, inner.arguments, nsenter: first.binaries.path("nsenter"),
+                                          mountNamespace: mountNamespace)
         plan.executable = command.program
         plan.arguments = command.arguments
         plan.component = ComponentID.secondNode.first { $0.program == inner.component }!
