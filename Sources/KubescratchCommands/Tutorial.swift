@@ -29,15 +29,9 @@ struct TutorialCommand: AsyncParsableCommand {
             return
         }
         let driver = try await Setup.driver(node)
-        let context = driver.tutorial.engine.context
         say("kubescratch: getting the node ready…")
         try await driver.resume()
-        let keep = await TerminalApp(driver: driver, ascii: !Terminal.localeIsUTF8).run()
-        if keep {
-            say("The node keeps running: `kubescratch` resumes where you were, `kubescratch reset` removes everything.")
-        } else {
-            say("Removing everything kubescratch created…")
-            await KubescratchEngine.Reset(layout: context.layout, say: { say("  · \($0)") }).run()
-        }
+        await TerminalApp(driver: driver, ascii: !Terminal.localeIsUTF8).run()
+        say("The node keeps running: `sudo kubescratch` resumes where you were, `sudo kubescratch reset` removes everything.")
     }
 }

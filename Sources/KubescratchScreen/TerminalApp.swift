@@ -28,7 +28,6 @@ public final class TerminalApp {
     /// A key pressed after a step finished on screen but while its work was still being wrapped up
     /// (progress saved): run it next rather than drop it.
     var queued: SessionEvent?
-    var quitKeepingCluster = true
     let ascii: Bool
 
     public init(driver: SessionDriver, ascii: Bool) {
@@ -38,8 +37,8 @@ public final class TerminalApp {
         self.observer = { NodeObserver(context: context, expected: $0) }
     }
 
-    /// Runs until the learner quits; returns whether the cluster should be kept.
-    public func run() async -> Bool {
+    /// Runs until the learner quits (q or Ctrl-C); the node is kept either way.
+    public func run() async {
         setlocale(LC_ALL, "")
         colour = ks_start() == 1
         defer { ks_stop() }
@@ -80,7 +79,6 @@ public final class TerminalApp {
             }
             await Task.yield()
         }
-        return quitKeepingCluster
     }
 
     func update(_ state: NodeState) {
@@ -189,15 +187,11 @@ public final class TerminalApp {
         if isKey && code == ks_key_resize() { shown = nil; return }
         if mode == .help { mode = .tutorial; return }
         let session = driver.session
-        if let question = session.question {
-            switch (isKey ? nil : UnicodeScalar(UInt32(code)).map(Character.init), question) {
-            case ("y"?, .quit), ("\n"?, .quit), ("\r"?, .quit):
-                quitKeepingCluster = true
-                running = false
-            case ("n"?, .quit):
-                quitKeepingCluster = false
-                running = false
-            case ("y"?, _): send(.answer(true))
+        if session.question != nil {
+            // Only y says yes; n, Escape and any other key leave the node as it is. q still quits.
+            switch isKey ? nil : UnicodeScalar(UInt32(code)).map(Character.init) {
+            case "y"?: send(.answer(true))
+            case "q"?: quit()
             default: send(.answer(false))
             }
             return
@@ -222,7 +216,7 @@ public final class TerminalApp {
         case "v": showVersionNotes.toggle()
         case "d": mode = mode == .diagram ? .tutorial : .diagram
         case "?": mode = .help
-        case "q": send(.quit)
+        case "q": quit()
         case "\t": cycleSelection(backwards: false)
         case "\u{1B}": inspector = nil; selected = nil
         case "b":
@@ -251,6 +245,12 @@ public final class TerminalApp {
             }
         default: break
         }
+    }
+
+    /// q: at once, keeping the node; a step still running is cancelled as Ctrl-C cancels it.
+    func quit() {
+        work?.cancel()
+        running = false
     }
 
     /// Tab walks node-1's boxes, then node-2's (stage 6).

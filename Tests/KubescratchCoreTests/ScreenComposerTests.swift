@@ -85,11 +85,22 @@ import Testing
         #expect(text.contains("This one is 60×20"))
     }
 
-    @Test func questionsAreAsked() {
+    /// A question is a dialog that is never cut, at any size: every answer is named, with its key.
+    @Test(arguments: [(80, 24), (120, 40), (200, 60)])
+    func questionsAreDialogsWithEveryAnswer(size: (Int, Int)) throws {
         var session = TutorialSession(stages: Self.stages, completedStage: 1)
         _ = session.handle(.goToStage(1))
-        let input = ScreenInput(session: session, lessonText: "", stageTitle: "Stage 2", diagram: nil, width: 80, height: 24)
-        #expect(ScreenComposer.compose(input).text.contains("Go to stage 1? The node is moved to its start"))
+        let input = ScreenInput(session: session, lessonText: Self.lesson, stageTitle: "Stage 2", diagram: Self.diagram(),
+                                width: size.0, height: size.1)
+        let text = ScreenComposer.compose(input).text
+        let rows = text.split(separator: "\n").map { Array($0) }
+        let top = try #require(rows.firstIndex { String($0).contains("┌ Go to stage 1? ") })
+        let column = try #require(String(rows[top]).components(separatedBy: "┌ Go to stage 1? ").first?.count)
+        let bottom = try #require(rows[top...].firstIndex { $0.count > column && $0[column] == "└" })
+        let inside = rows[(top + 1)..<bottom].map { String($0[(column + 2)..<(column + 62)]).trimmingCharacters(in: .whitespaces) }
+        #expect(inside == ["The node is moved to the start of stage 1: later stages are", "undone, earlier ones are run first.", "",
+                           "y         go to stage 1", "n or Esc  stay where you are"])
+        if size == (80, 24) { try assertSnapshot(text, "dialog-80x24") }
     }
 }
 

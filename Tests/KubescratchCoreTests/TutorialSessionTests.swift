@@ -57,7 +57,7 @@ import Testing
         var session = TutorialSession(stages: Self.stages, completedStage: 0)
         #expect(session.handle(.next) == [.runStep(stage: 1, step: 0)])
         #expect(session.handle(.next).isEmpty)
-        #expect(session.handle(.quit).isEmpty)
+        #expect(session.handle(.goToStage(2)).isEmpty && session.question == nil, "no question while busy")
         _ = session.handle(.stepFinished(id: "s1-0", passed: false, detail: "no"))
         #expect(session.position == .init(stage: 1, step: 0))
         #expect(session.results["s1-0"] == .failed("no"))
@@ -113,11 +113,16 @@ import Testing
         #expect(session.handle(.toggleComponent(.kubeProxy)).isEmpty, "not part of the node yet")
     }
 
-    @Test func quitAsksAndKeepsTheClusterByDefault() {
+    @Test func qQuitsAtOnceEvenWhileAStepRunsOrAQuestionIsOpen() {
         var session = TutorialSession(stages: Self.stages, completedStage: 2)
-        _ = session.handle(.quit)
-        #expect(session.question == .quit)
-        #expect(session.handle(.answer(true)) == [.quit(keepCluster: true)])
+        #expect(session.handle(.quit) == [.quit])
+        #expect(session.question == nil)
+        _ = session.handle(.goToStage(1))
+        #expect(session.question == .replayStage(1))
+        #expect(session.handle(.quit) == [.quit] && session.question == nil)
+        _ = session.handle(.next)
+        #expect(session.isBusy)
+        #expect(session.handle(.quit) == [.quit])
     }
 
     @Test func theEndIsSaid() {

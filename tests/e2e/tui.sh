@@ -58,25 +58,32 @@ tmux -S "$sock" resize-window -x 80 -y 24
 wait_for "stage 1/6"
 # 80x24 stacks lesson and output; the diagram is one key (d) away.
 if screen | grep -q "node vm"; then echo "tui: expected the stacked layout at 80x24"; screen; exit 1; fi
+# The one question left (r: replay the stage) is a dialog that names every answer, whole, at 80x24; Escape says no.
+tmux -S "$sock" send-keys r
+wait_for "n or Esc  stay where you are"
+screen | grep -q "y         go to stage 1" || { echo "tui: the dialog does not name the yes answer at 80x24"; screen; exit 1; }
+tmux -S "$sock" send-keys Escape
+for i in $(seq 1 50); do screen | grep -q "n or Esc" || break; sleep 0.1; done
+if screen | grep -q "n or Esc"; then echo "tui: Escape did not close the dialog"; screen; exit 1; fi
+echo "  ok: the replay question is a dialog with every answer at 80x24, and Escape closes it"
 tmux -S "$sock" resize-window -x 120 -y 40
 wait_for "node vm"
 echo "  ok: resized to 80x24 and back"
+quit_at=$(date +%s%N)
 tmux -S "$sock" send-keys q
-wait_for "Keep the cluster running"
-tmux -S "$sock" send-keys y
 wait_for "EXITED 0"
+quit_ms=$(( ($(date +%s%N) - quit_at) / 1000000 ))
 if screen | grep -q "┌ Output"; then echo "tui: the screen was not restored after q"; screen; exit 1; fi
-echo "  ok: q keeps the cluster and restores the terminal"
+screen | grep -q "The node keeps running" || { echo "tui: q did not say the node keeps running"; screen; exit 1; }
+echo "  ok: one q quits in $quit_ms ms, keeps the node and restores the terminal"
 
 start
 wait_for "Stage 2 — The API server" 60
 tmux -S "$sock" send-keys Enter
 wait_for "step 2/15" 60
 tmux -S "$sock" send-keys q
-wait_for "Keep the cluster running"
-tmux -S "$sock" send-keys y
 wait_for "EXITED 0"
-echo "  ok: ran the first step of stage 2 and quit between steps"
+echo "  ok: ran the first step of stage 2 and quit between steps with one q"
 
 start
 wait_for "step 2/15" 60

@@ -88,8 +88,6 @@ grep -q "Step 1/" "$work/first-screen.txt" || { echo "newcomer: no first step on
 echo "  ok: a second install changed nothing, and the tutorial's first screen shows stage 1, step 1:"
 grep -m3 -E "Stage 1|Step 1/" "$work/first-screen.txt" | sed "s/^/    | /"
 tmux -S "$sock" send-keys q
-until screen | grep -q "Keep the cluster running"; do sleep 0.2; done
-tmux -S "$sock" send-keys n
 until screen | grep -q "EXITED"; do sleep 0.2; done
 tmux -S "$sock" kill-server
 

@@ -52,6 +52,13 @@ public struct Grid: Sendable, Equatable {
 
     public func contains(x: Int, y: Int) -> Bool { x >= 0 && y >= 0 && x < width && y < height }
 
+    /// Blanks a rectangle: what a box drawn over other content (a dialog) starts from.
+    public mutating func fill(_ rect: Rect) {
+        for y in rect.y..<(rect.y + rect.height) {
+            for x in rect.x..<(rect.x + rect.width) { self[x, y] = Cell() }
+        }
+    }
+
     /// Writes text from (x, y), cut at `limit` columns (with an ellipsis when cut). Returns the columns used.
     @discardableResult
     public mutating func write(_ text: String, x: Int, y: Int, style: CellStyle = .plain, limit: Int? = nil) -> Int {

@@ -87,8 +87,33 @@ public enum ScreenComposer {
                 drawOutput(input, into: &grid, area: Rect(x: 0, y: lessonHeight, width: input.width, height: body.height - lessonHeight))
             }
         }
+        if let question = input.session.question { drawDialog(question, into: &grid, area: body) }
         drawStatus(input, into: &grid, y: input.height - 1)
         return grid
+    }
+
+    /// A question as a box in the middle of the screen, wrapped, never cut: the question, then each answer by its key.
+    static func drawDialog(_ question: TutorialSession.Question, into grid: inout Grid, area: Rect) {
+        let dialog = question.dialog
+        let width = min(area.width - 4, 64)
+        let inner = width - 4
+        let keyWidth = dialog.answers.map(\.key.count).max() ?? 0
+        var lines: [StyledText] = MarkdownLayout.wrapWords(dialog.text, width: inner, hanging: "").map { StyledText($0, .plain) }
+        lines.append(StyledText("", .plain))
+        for answer in dialog.answers {
+            let meaning: [String] = MarkdownLayout.wrapWords(answer.meaning, width: inner - keyWidth - 2, hanging: "")
+            for (index, text) in meaning.enumerated() {
+                let key = index == 0 ? answer.key.padding(toLength: keyWidth, withPad: " ", startingAt: 0) : String(repeating: " ", count: keyWidth)
+                lines.append(StyledText(key + "  " + text, index == 0 ? .new : .plain))
+            }
+        }
+        let height = min(area.height, lines.count + 2)
+        let rect = Rect(x: area.x + (area.width - width) / 2, y: area.y + max(0, (area.height - height) / 2), width: width, height: height)
+        grid.fill(rect)
+        frame(dialog.title, rect, into: &grid, style: .new)
+        for (index, line) in lines.prefix(height - 2).enumerated() {
+            grid.write(line.text, x: rect.x + 2, y: rect.y + 1 + index, style: line.style, limit: inner)
+        }
     }
 
     static func frame(_ title: String, _ area: Rect, into grid: inout Grid, style: CellStyle = .border) {
@@ -136,14 +161,6 @@ public enum ScreenComposer {
             header.append(StyledText("\(spinner(input.now, ascii: input.ascii)) \(session.waitingFor ?? "running") — \(String(format: "%.1f", input.now.timeIntervalSince(since))) s", .starting))
         } else if case .moving(let stage, let since) = session.activity {
             header.append(StyledText("\(spinner(input.now, ascii: input.ascii)) bringing the node to the start of stage \(stage) — \(String(format: "%.1f", input.now.timeIntervalSince(since))) s", .starting))
-        }
-        if let question = session.question {
-            switch question {
-            case .replayStage(let stage):
-                header.append(StyledText("Go to stage \(stage)? The node is moved to its start (later stages are undone). y/n", .new))
-            case .quit:
-                header.append(StyledText("Quit. Keep the cluster running so you can resume? y (keep) / n (reset it) / Esc", .new))
-            }
         }
         if let message = session.message { header.append(StyledText(message, .new)) }
         let body = (input.inspector ?? session.output).flatMap { wrap($0, width: width) }
@@ -210,7 +227,7 @@ public enum ScreenComposer {
             ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
             ("v", "hide or show the lesson's version notes (how other releases differ)"),
             ("Esc", "back to the output of the steps"),
-            ("q", "quit (asks whether to keep the cluster running; keeping it lets you resume)"),
+            ("q", "quit at once; the node keeps running (`kubescratch` resumes, `kubescratch reset` removes it)"),
             ("?", "this help; any key closes it"),
         ]
         for (index, entry) in keys.enumerated() where index < area.height - 2 {

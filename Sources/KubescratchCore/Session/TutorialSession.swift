@@ -51,7 +51,17 @@ public struct TutorialSession: Sendable, Equatable {
     public enum Question: Sendable, Equatable {
         /// Going to another stage takes the node there (rewinding or running the stages between).
         case replayStage(Int)
-        case quit
+
+        /// What the screen shows in its dialog: the question, then every answer by its key. Escape is always the safe
+        /// answer (nothing changes).
+        public var dialog: (title: String, text: String, answers: [(key: String, meaning: String)]) {
+            switch self {
+            case .replayStage(let stage):
+                ("Go to stage \(stage)?",
+                 "The node is moved to the start of stage \(stage): later stages are undone, earlier ones are run first.",
+                 [("y", "go to stage \(stage)"), ("n or Esc", "stay where you are")])
+            }
+        }
     }
 
     public enum Outcome: Sendable, Equatable {
@@ -164,7 +174,8 @@ public enum SessionEffect: Sendable, Equatable {
     case stopComponent(ComponentID)
     case startComponent(ComponentID)
     case runBreakIt(stage: Int)
-    case quit(keepCluster: Bool)
+    /// Leave the tutorial; the node stays as it is.
+    case quit
 }
 
 extension TutorialSession {
@@ -233,9 +244,6 @@ extension TutorialSession {
                 output = []
                 message = nil
                 return [.moveNode(toStartOf: number)]
-            case .quit:
-                // Yes keeps the cluster running so the learner can resume; that is the default.
-                return [.quit(keepCluster: yes)]
             }
 
         case .toggleComponent(let component):
@@ -264,12 +272,10 @@ extension TutorialSession {
             return [.runBreakIt(stage: stage.number)]
 
         case .quit:
-            guard !isBusy else {
-                message = "Wait for the current step to finish (or press Ctrl-C to stop it)."
-                return []
-            }
-            question = .quit
-            return []
+            // At once, keeping the node: what a learner pressing q wants almost always. A step still running is
+            // stopped as Ctrl-C stops it, and the next start takes its stage back. Removing the node is `reset`.
+            question = nil
+            return [.quit]
 
         case .stepStarted(let id, let at):
             activity = .running(stepID: id, since: at)
