@@ -123,6 +123,7 @@ enum Setup {
     /// Everything a tutorial command needs, after the same checks as `kubescratch doctor` (stopping on a FAIL):
     /// lessons, the node's context, the engine, and the session driver that all engine events reach.
     static func driver(_ node: NodeOptions, alsoTelling listener: ((EngineEvent) -> Void)? = nil) async throws -> SessionDriver {
+        try NodeLock.acquire(root: node.layout.root)
         let book = try Setup.book(node)
         let previous = loadProgress(node.layout)
         let binDir = binDir(node.binDir, previous: previous)

@@ -20,6 +20,9 @@ struct ResetCommand: AsyncParsableCommand {
         try Setup.requireRoot("reset")
         let layout = state.layout
         guard layout.root != "/" && layout.root.count > 1 else { throw ValidationError("refusing to remove /") }
+        // Held to the end: the state folder (and the lock file in it) goes last, so a command started meanwhile
+        // still finds the held lock until everything else is gone.
+        try NodeLock.acquire(root: layout.root)
         let started = Date()
         print("reset: removing everything kubescratch created (state in \(layout.root))")
         await KubescratchEngine.Reset(layout: layout, say: { print("  · \($0)") }).run()
