@@ -57,6 +57,42 @@ enum HostCleanup {
         return removed
     }
 
+    /// The sockets our containerd's shims made. containerd 1.6+ puts every shim's socket in the host's
+    /// /run/containerd/s, whatever its own state folder (a fixed path in runtime/v2/shim SocketAddress), and a killed
+    /// shim leaves it there. Each shim writes the address into its bundle, under our containerd's state folder
+    /// (`<state>/io.containerd.runtime.v2.task/<namespace>/<id>/address`): those files name exactly ours, never a
+    /// system containerd's.
+    static func shimSockets(containerdState: String) -> Set<String> {
+        let tasks = containerdState + "/io.containerd.runtime.v2.task"
+        var sockets: Set<String> = []
+        for namespace in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: "\(tasks)/\(namespace)")) ?? [] {
+                guard let address = try? String(contentsOfFile: "\(tasks)/\(namespace)/\(id)/address", encoding: .utf8) else { continue }
+                let path = address.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "unix://", with: "")
+                if path.hasPrefix("/run/containerd/s/") || path.hasPrefix("/var/run/containerd/s/") { sockets.insert(path) }
+            }
+        }
+        return sockets
+    }
+
+    /// Removes the sockets `shimSockets` names (after the shims are killed); returns how many there were.
+    static func removeShimSockets(_ sockets: Set<String>) -> Int {
+        sockets.filter { unlink($0) == 0 }.count
+    }
+
+    /// Undoes what `ip netns add` did to /run/netns when the snapshot says it was not like that before: the bind
+    /// mount over itself, then the folder. Only when no other namespace file is left in it.
+    static func restoreNetnsFolder(snapshot: HostSnapshot?, say: (String) -> Void) {
+        let folder = "/run/netns"
+        guard let snapshot, ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).isEmpty else { return }
+        if snapshot.wasMountPoint(folder) == false, Reset.mountPoints(under: folder).contains(folder), umount2(folder, Int32(MNT_DETACH)) == 0 {
+            say("unmount \(folder) (ip netns add mounted it; it was not a mount point before)")
+        }
+        if snapshot.knewAbsent(folder), FileManager.default.fileExists(atPath: folder), rmdir(folder) == 0 {
+            say("remove \(folder) (made by ip netns add)")
+        }
+    }
+
     /// Lazily unmounts everything under `root`, deepest first, until nothing is left (10 rounds at most).
     static func unmountEverything(under root: String) -> Int {
         var count = 0

@@ -11,8 +11,18 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
     /// The host paths this snapshot looked at; nil in a snapshot taken before the list had `addedLater`.
     public var checkedPaths: [String]? = nil
 
+    /// Which of `mountPointsWatched` were mount points; nil in a snapshot taken before it was recorded.
+    public var mountedPaths: [String]? = nil
+
     /// Paths added to `hostPaths` after snapshots were first written: an older snapshot does not know whether they were there.
-    static let addedLater = ["/var/run/nri"]
+    static let addedLater = ["/var/run/nri", "/run/netns"]
+
+    /// `ip netns add` (stage 6) makes /run/netns and binds it over itself, shared, when it is not a mount point yet
+    /// (iproute2 ip/ipnetns.c netns_add); `ip netns del` leaves that mount.
+    public static let mountPointsWatched = ["/run/netns"]
+
+    /// Whether `path` was a mount point before the first component started; an older snapshot does not know (nil).
+    public func wasMountPoint(_ path: String) -> Bool? { mountedPaths.map { $0.contains(path) } }
 
     /// Whether a path missing from `existingPaths` really was absent before the first component started.
     public func knewAbsent(_ path: String) -> Bool {
@@ -24,7 +34,7 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
     /// NRI off. /run/containerd holds the shims' sockets (/run/containerd/s), which no config moves.
     public static let hostPaths = [
         "/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/var/lib/cni", "/run/containerd",
-        "/usr/libexec/kubernetes", "/run/mount", "/etc/kubernetes", "/var/run/nri",
+        "/usr/libexec/kubernetes", "/run/mount", "/etc/kubernetes", "/var/run/nri", "/run/netns",
     ]
     public static let sysctlNames = [
         "kernel/panic", "kernel/panic_on_oops", "vm/overcommit_memory", "net/ipv4/ip_forward",
@@ -39,7 +49,8 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
             }
         }
         return HostSnapshot(existingPaths: hostPaths.filter { FileManager.default.fileExists(atPath: $0) },
-                            sysctls: sysctls, chains: IPTables.ourChainsPresent(), checkedPaths: hostPaths)
+                            sysctls: sysctls, chains: IPTables.ourChainsPresent(), checkedPaths: hostPaths,
+                            mountedPaths: mountPointsWatched.filter { Reset.mountPoints(under: $0).contains($0) })
     }
 
     public static func recordIfAbsent(layout: StateLayout) throws {

@@ -38,6 +38,7 @@ public struct Reset: Sendable {
             await supervisor.stop(.containerd, grace: 5)
         }
 
+        let shimSockets = HostCleanup.shimSockets(containerdState: layout.containerdState)
         // Shims keep containers alive without containerd; ours name our socket on their command line.
         let shims = ProcessTable.allPIDs().filter { pid in
             let words = ProcessTable.commandLine(pid)
@@ -47,6 +48,8 @@ public struct Reset: Sendable {
             say("kill \(shims.count) containerd shim(s) of our containerd")
             for pid in shims { kill(pid, SIGKILL) }
         }
+        let sockets = HostCleanup.removeShimSockets(shimSockets)
+        if sockets > 0 { say("remove \(sockets) socket(s) our shims left in /run/containerd/s") }
         let podProcesses = HostCleanup.killProcesses(inCgroupsUnder: cgroupRoots()).count
         if podProcesses > 0 { say("kill \(podProcesses) leftover container process(es) in the kubepods cgroups") }
         // Anything still running from our state folder (a component whose record was lost).
@@ -77,8 +80,11 @@ public struct Reset: Sendable {
                     try? value.write(toFile: path, atomically: false, encoding: .utf8)
                 }
             }
+            HostCleanup.restoreNetnsFolder(snapshot: snapshot, say: say)
             for path in HostSnapshot.hostPaths where snapshot.knewAbsent(path) && FileManager.default.fileExists(atPath: path) {
                 if path == "/run/containerd", otherContainerdUses(path) { continue }
+                // Only ever emptied and removed by restoreNetnsFolder: other namespaces' files may be in it.
+                if path == "/run/netns" { continue }
                 // Made after our snapshot but served by someone else (a system runtime started since): theirs.
                 if path == "/var/run/nri", otherContainerdUses(path) || HTTPProbe.unixSocketAccepts("/var/run/nri/nri.sock") { continue }
                 say("remove \(path) (created by the components)")

@@ -164,8 +164,11 @@ public struct SecondNodeHost: Sendable {
             case .stopKubeProxy: await stop(.secondNodeKubeProxy)
             case .stopKubelet: await stop(.secondNodeKubelet)
             case .killShims:
+                let sockets = HostCleanup.shimSockets(containerdState: layout.containerdState)
                 let killed = killShimsAndContainers()
                 if killed > 0 { say("kill \(killed) shim(s) and container process(es) of node-2's containerd") }
+                let removed = HostCleanup.removeShimSockets(sockets)
+                if removed > 0 { say("remove \(removed) socket(s) node-2's shims left in /run/containerd/s") }
             case .stopContainerd: await stop(.secondNodeContainerd)
             case .unmount:
                 let count = HostCleanup.unmountEverything(under: layout.root)
@@ -178,6 +181,7 @@ public struct SecondNodeHost: Sendable {
                 for command in network.teardown {
                     do { try await run(command.command, alreadyGone: command.alreadyGone) } catch { say("\(error)") }
                 }
+                HostCleanup.restoreNetnsFolder(snapshot: HostSnapshot.load(layout: planner.first.layout), say: say)
             case .cgroups:
                 let removed = HostCleanup.removeCgroups(under: cgroupRoots())
                 if removed > 0 { say("remove \(removed) cgroup folder(s) under \(planner.cgroupParent)") }

@@ -40,6 +40,14 @@ done
 ip link show ks-to-node-2 >/dev/null 2>&1 && fail "veth ks-to-node-2"
 ip route show | grep -qE '10\.200\.1\.0/24|blackhole 10\.200\.0\.0/16|10\.201\.0\.' && fail "routes of node-2: $(ip route show | grep -E '10\.20[01]\.')"
 ls -d /sys/fs/cgroup/*/ks-node-2 /sys/fs/cgroup/ks-node-2 2>/dev/null | grep -q . && fail "cgroup folders /ks-node-2"
+# ip netns add's bind mount of /run/netns, and the folder, where neither was there before.
+case " ${BASELINE_PATHS:-} " in *" /run/netns "*) ;; *) [ -e /run/netns ] && fail "/run/netns exists (made by ip netns add)" ;; esac
+if [ "${BASELINE_NETNS_MOUNTED:-0}" = 0 ] && awk '$5 == "/run/netns"' /proc/self/mountinfo | grep -q .; then fail "/run/netns is still a mount point"; fi
+# The shims' sockets in the host's /run/containerd/s, which stays when it was there before (a host with Docker).
+if [ -d /run/containerd/s ]; then
+  new_sockets=$(comm -13 <(printf '%s\n' ${BASELINE_SHIM_SOCKETS:-} | sort) <(ls /run/containerd/s | sort))
+  [ -n "$new_sockets" ] && fail "shim sockets left in /run/containerd/s: $(echo $new_sockets | head -c 200)"
+fi
 ss -ltnH 2>/dev/null | grep -E ':(2379|2380|6443|10248|10249|10250|10256|10257|10259|30080) ' && fail "ports still listening"
 [ $found = 0 ] && echo "residue check: clean"
 exit $found

@@ -10,6 +10,8 @@ ip link show ks-to-node-2 >/dev/null 2>&1 && fail "veth ks-to-node-2"
 ip route show | grep -E '10\.200\.1\.0/24|blackhole 10\.200\.0\.0/16|10\.201\.0\.' && fail "routes of node-2 on the host"
 ls -d /sys/fs/cgroup/*/ks-node-2 /sys/fs/cgroup/ks-node-2 2>/dev/null | grep -q . && fail "cgroup folders /ks-node-2"
 grep -q " $state/node-2" /proc/self/mountinfo && fail "mounts under $state/node-2: $(grep " $state/node-2" /proc/self/mountinfo | awk '{print $5}' | head -3)"
+case " ${BASELINE_PATHS:-} " in *" /run/netns "*) ;; *) [ -e /run/netns ] && fail "/run/netns (made by ip netns add) is still here" ;; esac
+if [ "${BASELINE_NETNS_MOUNTED:-0}" = 0 ] && awk '$5 == "/run/netns"' /proc/self/mountinfo | grep -q .; then fail "/run/netns is still a mount point"; fi
 [ -e "$state/node-2" ] && fail "$state/node-2 still exists"
 # node-2's mount namespace (v1.20) lives as long as a process is in it or its file stays bound: any process whose
 # mount table still shows node-2's folder means it was not ended.

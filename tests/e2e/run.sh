@@ -40,7 +40,16 @@ bash tests/e2e/setup_mirror.sh
 export NODE_NAME=$(hostname | tr 'A-Z' 'a-z')
 export NODE_IP=$(ip -4 route show default | awk '{for (i=1;i<NF;i++) if ($i=="dev") print $(i+1)}' | head -1 | xargs -I{} ip -4 -o addr show dev {} | awk '{print $4}' | cut -d/ -f1 | head -1)
 export BASELINE_VETHS=$(ip -o link show type veth 2>/dev/null | awk '{print $2}' | sort)
-export BASELINE_PATHS=$(for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/libexec/kubernetes /run/mount /root/.kube; do [ -e $p ] && echo -n "$p "; done; true)
+# A host with Docker or a system containerd already has /run/containerd: the lane makes it when it is missing, so reset
+# is proven to remove only the shim sockets of ours in it and leave the folder (it is removed again at the end).
+made_run_containerd=0
+if [ ! -e /run/containerd ]; then
+  mkdir -p /run/containerd/s && made_run_containerd=1
+  echo "== e2e: made /run/containerd/s before the first stage, as a host with Docker has it"
+fi
+export BASELINE_PATHS=$(for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/libexec/kubernetes /run/mount /root/.kube /run/netns; do [ -e $p ] && echo -n "$p "; done; true)
+export BASELINE_NETNS_MOUNTED=$(if awk '$5 == "/run/netns"' /proc/self/mountinfo | grep -q .; then echo 1; else echo 0; fi)
+export BASELINE_SHIM_SOCKETS=$(ls /run/containerd/s 2>/dev/null | tr '\n' ' ')
 echo "== e2e: node $NODE_NAME at $NODE_IP, binaries in $BIN"
 
 # Egress audit: every new connection made while the cluster runs is logged by conntrack. An empty chain
@@ -178,6 +187,10 @@ trap - ERR
 stop_audit
 bash tests/e2e/residue_check.sh
 pass
+
+if [ "$made_run_containerd" = 1 ]; then
+  rmdir /run/containerd/s /run/containerd || { echo "e2e: /run/containerd is not empty after reset: $(ls -R /run/containerd | head)"; false; }
+fi
 
 echo "== e2e: egress audit (every new flow must stay on this node)"
 python3 - "$audit_dir" "$NODE_IP" <<'PY'
