@@ -179,6 +179,9 @@ public struct SourceBuilder: Sendable {
         tell(.note("installing \(missing.joined(separator: " ")) from \(plan.source.title) (\(why)): apt-get install \(missing.joined(separator: " "))"))
         let install = PlannedCommand("apt-get", ["install", "-y", "-q", "--no-install-recommends"] + missing,
                                      environment: ["DEBIAN_FRONTEND": "noninteractive"])
+        let ownPolicy = !FileManager.default.fileExists(atPath: ServicePolicy.path)
+            && FileManager.default.createFile(atPath: ServicePolicy.path, contents: Data(ServicePolicy.script.utf8), attributes: [.posixPermissions: 0o755])
+        defer { if ownPolicy { try? FileManager.default.removeItem(atPath: ServicePolicy.path) } }
         do {
             try await LoggedCommand.run(install, log: plan.log, shell: shell)
         } catch is LoggedCommandError {
@@ -190,6 +193,28 @@ public struct SourceBuilder: Sendable {
                 throw SourceBuildError.packages(missing, error.description)
             }
         }
+        await disableServices(of: missing, stoppedByPolicy: ownPolicy)
+    }
+
+    /// A new package's systemd units that ended up enabled are disabled again (with systemd running), and one line
+    /// says what was kept from running.
+    func disableServices(of packages: [String], stoppedByPolicy: Bool) async {
+        var units: [String] = []
+        for package in packages {
+            let listing = (try? await shell.run("dpkg-query", ["-L", package], timeout: 30))?.stdout ?? ""
+            units += ServicePolicy.units(inPackageFiles: listing)
+        }
+        guard !units.isEmpty else { return }
+        var disabled: [String] = []
+        if FileManager.default.fileExists(atPath: "/run/systemd/system"), let systemctl = SystemProgram.path("systemctl") {
+            for unit in units {
+                let state = (try? await shell.run(systemctl, ["is-enabled", unit], timeout: 30))?.stdout
+                guard state?.trimmingCharacters(in: .whitespacesAndNewlines) == "enabled" else { continue }
+                if (try? await shell.run(systemctl, ["disable", "--now", unit], timeout: 60))?.succeeded == true { disabled.append(unit) }
+            }
+        }
+        let kept = stoppedByPolicy ? "kept \(units.joined(separator: ", ")) from starting during the install (policy-rc.d)" : "left \(ServicePolicy.path) as it was"
+        tell(.note(kept + (disabled.isEmpty ? "" : " and disabled \(disabled.joined(separator: ", "))") + ": kubescratch runs its own, on its own socket"))
     }
 
     /// The Debian archive and key of the machine's own `deb` entry (deb822 first, then the one-line format).

@@ -107,3 +107,29 @@ import Testing
         #expect(SetupRoute.noWayMessage("x", available: nil, requested: nil).contains("on Debian 12 only"))
     }
 }
+
+/// Setup's packages bring programs, not services: what policy-rc.d says and which units are found.
+@Suite struct ServicePolicyTests {
+    @Test func thePolicyForbidsEveryAction() {
+        #expect(ServicePolicy.script.hasPrefix("#!/bin/sh\n") && ServicePolicy.script.contains("\nexit 101\n"))
+        #expect(ServicePolicy.path == "/usr/sbin/policy-rc.d")
+    }
+
+    /// `dpkg-query -L containerd` on Debian 12 (abridged): one service unit; templates and drop-ins are not units to disable.
+    @Test func unitsAreReadFromThePackagesFiles() {
+        let listing = """
+            /.
+            /lib
+            /lib/systemd
+            /lib/systemd/system
+            /lib/systemd/system/containerd.service
+            /lib/systemd/system/getty@.service
+            /lib/systemd/system/containerd.service.d/override.conf
+            /usr/bin/containerd
+            /usr/lib/systemd/system/etcd.service
+            /usr/share/doc/containerd/copyright
+            """
+        #expect(ServicePolicy.units(inPackageFiles: listing) == ["containerd.service", "etcd.service"])
+        #expect(ServicePolicy.units(inPackageFiles: "/usr/bin/runc\n").isEmpty)
+    }
+}
