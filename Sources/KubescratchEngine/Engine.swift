@@ -151,8 +151,9 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// The components we started and did not stop (a record is removed when we stop one), except the one the step
-    /// itself stops or (re)starts. One already dead when the step begins is reported at once.
+    /// The components we started and did not stop (a record is removed when we stop one) that are alive when the
+    /// step begins, except the one the step itself stops or (re)starts. One already dead is not this step's crash:
+    /// after a reboot every record outlives its process, and the recovery starts them one by one.
     func componentsToWatch(during step: Step) -> [ComponentID] {
         var excluded: [ComponentID] = []
         if case .action(let action, _) = step.kind {
@@ -163,7 +164,7 @@ public final class Engine: @unchecked Sendable {
             default: break
             }
         }
-        return ComponentID.allCases.filter { !excluded.contains($0) && context.supervisor.record($0) != nil }
+        return ComponentID.allCases.filter { !excluded.contains($0) && context.supervisor.runningRecord($0) != nil }
     }
 
     /// Polls (every 200 ms: a death is noticed well within the 2 s a learner waits) until one of `components`

@@ -96,9 +96,23 @@ public final class Tutorial: @unchecked Sendable {
         return lesson.components.filter { context.supervisor.runningRecord($0) == nil }
     }
 
-    /// Starts again what died since the last run, with the same plan it had.
+    /// Dependency order for starting many at once (after a reboot every component is gone): the runtime and the
+    /// store, then the API server, the node agent, the controllers; node-2's after the first node's.
+    static let recoveryOrder: [ComponentID] = [.containerd, .etcd, .kubeAPIServer, .kubelet, .kubeScheduler,
+                                               .kubeControllerManager, .kubeProxy] + ComponentID.secondNode
+
+    /// Starts again what died since the last run, with the same plan it had, in dependency order.
     public func restartMissing() async throws {
-        for component in missingComponents() {
+        var missing = missingComponents()
+        // A reboot also takes node-2's network and mount namespaces: its components have nothing to start into.
+        // Stage 6 is then taken back (its rewind removes what is left of node-2) and run again.
+        if missing.contains(where: \.isOnSecondNode), !SecondNodeHost.removal(layout: layout, say: { _ in }).exists {
+            say(.note("node-2's network namespace is gone (did the machine restart?): stage 6 is taken back and run again"))
+            missing.removeAll(where: \.isOnSecondNode)
+            try saveProgress(min(completedStage, 5), unfinished: 6)
+        }
+        missing.sort { (Self.recoveryOrder.firstIndex(of: $0) ?? 99) < (Self.recoveryOrder.firstIndex(of: $1) ?? 99) }
+        for component in missing {
             say(.note("\(component.name) should be running after stage \(completedStage) but is not (see \(layout.log(component))): starting it again"))
             let mode: KubeletMode = completedStage >= 2 ? .cluster : .standalone
             let step = Step(id: "restart-\(component.name)", title: "Start \(component.name) again", kind: .action(.start(component, mode), expectFailure: nil))

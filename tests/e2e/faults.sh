@@ -120,6 +120,19 @@ interrupt_during "5a. Ctrl-C during a health probe (stage 2)" 2 "Start kube-apis
 kill_during "3. kill -9 the kubelet during stage 2's node registration" 2 "The node registers itself" kubelet
 interrupt_during "5b. Ctrl-C during a check (stage 3)" 3 "Watch the stage 2 pod for 5 s" then
 kill_during "1. kill -9 kube-apiserver during a stage-3 check" 3 "Watch the stage 2 pod for 5 s" kube-apiserver
+
+echo "== faults: 9. a reboot at the end of stage 3: everything killed, mounts, cni0 and the chains gone; one run brings it back"
+bash tests/e2e/reboot.sh
+t0=$(now_ms)
+timeout 300 "${ks[@]}" run --through 3 --plain --yes --offline --bin-dir "$BIN" >"$work/run.out" 2>&1 || fail "9: the run after the reboot failed"
+elapsed_ms=$(( $(now_ms) - t0 ))
+for component in containerd etcd kube-apiserver kubelet kube-scheduler; do
+  grep -q "$component should be running after stage 3 but is not" "$work/run.out" || fail "9: the run did not start $component again"
+done
+grep -q "the node is already at the end of stage 3" "$work/run.out" || fail "9: the run did not say the node is back at the end of stage 3"
+python3 tests/e2e/assert_stage.py 3 >/dev/null || fail "9: the node is not right after the recovery"
+results+=("9. a reboot at the end of stage 3: one run brought the node back in $(fmt "$elapsed_ms")")
+echo "  ok: 9. reboot at stage 3"
 kill_during "2. kill -9 etcd during stage 4" 4 "Count the Deployment's ReplicaSets for 5 s" etcd then
 
 echo "== faults: kill -9 of kubescratch itself mid-stage 4"

@@ -147,6 +147,16 @@ python3 tests/e2e/pod_logs.py "$stage6_end"
 timings+=("pod logs on both nodes after two GC periods (mostly waiting): $(seconds_since "$start") s")
 pass
 
+echo "== e2e: a reboot at the end of stage 6 (every process killed, mounts, cni0, node-2's namespaces and the chains gone): ONE run brings the node back"
+bash tests/e2e/reboot.sh
+start=$(date +%s%N)
+"${ks[@]}" run --plain "${common[@]}" --steps-only | tee "$audit_dir/reboot6.out"
+timings+=("one run after a reboot at the end of stage 6 (recover 1-5, stage 6 again): $(seconds_since "$start") s")
+grep -q "node-2's network namespace is gone" "$audit_dir/reboot6.out" || { echo "e2e: the run did not say node-2 was gone"; false; }
+grep -q "stage 6 done in" "$audit_dir/reboot6.out" || { echo "e2e: stage 6 did not run again after the reboot"; false; }
+python3 tests/e2e/assert_stage.py 6
+pass
+
 echo "== e2e: replay stage 3 (rewinds stage 6 first: node-2 must leave nothing behind)"
 start=$(date +%s%N)
 "${ks[@]}" stage 3 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay3.out"
