@@ -13,7 +13,9 @@ command -v swift >/dev/null || { echo "test.sh: no Swift toolchain in PATH or /o
 
 swift build --build-tests
 swift test
-.build/debug/kubescratch lessons check lessons
+# Warnings (an answer given away before its Predict prompt) fail the tests too.
+.build/debug/kubescratch lessons check lessons 2>&1 | tee /tmp/kubescratch-lessons-check.out
+! grep -q "^warning:" /tmp/kubescratch-lessons-check.out || { echo "lessons check warned (above)"; exit 1; }
 
 if [ "${KUBESCRATCH_SKIP_E2E:-0}" = 1 ]; then
   if [ "${CI:-}" = true ]; then echo "KUBESCRATCH_SKIP_E2E is not allowed in CI"; exit 1; fi

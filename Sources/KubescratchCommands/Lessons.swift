@@ -12,7 +12,10 @@ struct Lessons: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a folder of lesson files: front matter, steps, components, manifests, duplicate ids.",
-            discussion: "Prints every error as FILE:LINE: what is wrong and what was expected. Exit status 1 when any."
+            discussion: """
+                Prints every error as FILE:LINE: what is wrong and what was expected. Exit status 1 when any. Warns \
+                (exit status 0) where a word a step lists in `answers:` appears before its **Predict:** prompt.
+                """
         )
 
         @Argument(help: ArgumentHelp("The lessons folder (default: the shipped lessons/).", valueName: "DIR"))
@@ -27,7 +30,9 @@ struct Lessons: ParsableCommand {
             do {
                 let book = try LessonBook.load(folder: folder, assetsDir: assets)
                 let steps = book.lessons.reduce(0) { $0 + $1.steps.count + $1.rewind.count }
-                print("\(folder): \(book.lessons.count) lessons, \(book.stages.count) stages, \(steps) steps: all valid")
+                for warning in book.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+                let warned = book.warnings.isEmpty ? "" : " (\(book.warnings.count) warning\(book.warnings.count == 1 ? "" : "s") above)"
+                print("\(folder): \(book.lessons.count) lessons, \(book.stages.count) stages, \(steps) steps: all valid\(warned)")
             } catch let error as LessonBookError {
                 FileHandle.standardError.write(Data((error.description + "\n").utf8))
                 throw ExitCode(1)

@@ -52,3 +52,20 @@ public enum CertificateSummary {
         return lines
     }
 }
+
+/// A value stored in etcd, read as `strings` would: the runs of printable characters, 4 or more long.
+public enum EtcdValue {
+    public static func printableRuns(_ bytes: Data, minimum: Int = 4) -> [String] {
+        var runs: [String] = []
+        var current: [UInt8] = []
+        for byte in bytes + [0] {
+            if byte >= 0x20 && byte < 0x7F {
+                current.append(byte)
+            } else {
+                if current.count >= minimum { runs.append(String(decoding: current, as: UTF8.self)) }
+                current = []
+            }
+        }
+        return runs
+    }
+}

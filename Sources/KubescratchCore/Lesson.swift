@@ -83,6 +83,9 @@ public struct Step: Sendable, Equatable, Identifiable {
     /// answering) and that no later step depends on. Not waited for when the node is moved forward to
     /// replay a later stage; the node gets there by itself meanwhile.
     public var skippedWhenFastForwarding: Bool = false
+    /// Words of the answer this step reveals to the Predict prompt before it (`answers: [CNI, bridge]`):
+    /// `lessons check` warns when one of them appears in the lesson before that prompt.
+    public var answers: [String] = []
 
     public enum Kind: Sendable, Equatable {
         case action(Action, expectFailure: String?)
@@ -111,8 +114,12 @@ public enum Action: Sendable, Equatable {
     /// Copy a manifest from assets/ into the kubelet's static pod folder.
     case installStaticPod(String)
     case removeStaticPod(String)
-    /// `kubectl apply -f` a manifest from assets/.
+    /// `kubectl apply -f` a manifest from assets/ (printed first: the learner sees every object the tutorial makes).
     case apply(String)
+    /// `kubectl create -f` a manifest: for objects that cannot be applied, like a pod's Binding (no GET exists).
+    case create(String)
+    /// A bounded `kubectl … --watch`: the changes it prints for `seconds`, then it is stopped (not a failure).
+    case watch([String], seconds: Double)
     /// `kubectl delete -f` a manifest from assets/ and wait until it is gone; with `force`, remove the API
     /// object at once and let the kubelet stop the containers afterwards (for rewinds).
     case delete(String, force: Bool)
@@ -150,6 +157,13 @@ public enum HiddenState: String, Sendable, Equatable, CaseIterable {
     case etcdKeys = "etcd-keys"
     /// The subject, issuer, validity and names of the kubelet's client certificate: what the Node authorizer reads.
     case kubeletCertificate = "kubelet-certificate"
+    /// Inside the web pod's network namespace (`nsenter --net` into its pause container): its addresses and routes.
+    case podNetwork = "pod-network"
+    /// containerd's own view (`ctr`: its namespaces, tasks and PIDs) beside the kubelet's CRI view (`crictl`, where
+    /// it is installed).
+    case runtime
+    /// The raw bytes etcd holds for the demo Secret: its value is readable, because nothing encrypts it.
+    case etcdSecret = "etcd-secret"
 }
 
 /// A fact about the real node that must become (and, with `hold`, stay) true.
@@ -187,6 +201,8 @@ public enum Check: Sendable, Equatable {
     case podsSpread(selector: String, count: Int)
     /// From inside a Ready pod on one node, `wget` a Ready pod on another: it answers (`reaches`) or times out.
     case podReaches(selector: String, from: String, to: String, reaches: Bool)
+    /// From inside a Ready pod, a request to a Service's ClusterIP answers 200: the way other pods use a Service.
+    case podReachesService(selector: String, service: String)
 }
 
 public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {

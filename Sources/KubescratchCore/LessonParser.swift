@@ -142,6 +142,33 @@ public struct LessonParser: Sendable {
                       closing: closing ?? rest, breakIt: breakIt, breakItClosing: closing == nil ? "" : rest)
     }
 
+    /// An answer given away: a step that reveals the answer to a **Predict:** prompt lists its words (`answers:`),
+    /// and one of them already stands in the lesson before the prompt. Warnings, not errors: the author decides.
+    public static func predictLeaks(in text: String, lesson: Lesson) -> [LessonError] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // The prose begins after the front matter's closing `---`.
+        let body = (lines.dropFirst().firstIndex { $0.trimmingTrailingSpace == "---" } ?? 0) + 1
+        var warnings: [LessonError] = []
+        for step in lesson.steps + lesson.breakIt where !step.answers.isEmpty {
+            let before = min(max(0, step.line - 1), lines.count)
+            guard let prompt = lines[..<before].lastIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("**Predict:**") }) else {
+                warnings.append(LessonError(file: lesson.file, line: step.line, message: "step '\(step.id)' lists answers but no **Predict:** prompt comes before it"))
+                continue
+            }
+            for word in step.answers {
+                let pattern = "(?<![A-Za-z0-9])" + NSRegularExpression.escapedPattern(for: word) + "(?![A-Za-z0-9])"
+                guard let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { continue }
+                if let hit = (body..<prompt).first(where: { index in
+                    expression.firstMatch(in: lines[index], range: NSRange(lines[index].startIndex..., in: lines[index])) != nil
+                }) {
+                    warnings.append(LessonError(file: lesson.file, line: hit + 1,
+                                                message: "'\(word)', the answer step '\(step.id)' reveals to the Predict prompt at line \(prompt + 1), appears before the prompt"))
+                }
+            }
+        }
+        return warnings
+    }
+
     static func isBreakItHeading(_ line: String) -> Bool {
         line.lowercased().hasPrefix("## break it")
     }
@@ -208,14 +235,14 @@ public struct LessonParser: Sendable {
         return node
     }
 
-    static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "delete", "kubectl", "cleanup", "wipe",
-                             "kill-container", "show", "second-node"]
+    static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "create", "delete", "kubectl", "watch",
+                             "cleanup", "wipe", "kill-container", "show", "second-node"]
 
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
                                       "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward",
-                                      "node", "taint", "from", "to"] + Self.actionKeys)
+                                      "node", "taint", "from", "to", "for", "answers"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -236,13 +263,17 @@ public struct LessonParser: Sendable {
             kind = .action(try action(present[0], fields, id: id), expectFailure: try fields.optionalString("expect-failure"))
         }
         var step = Step(id: id, title: title, kind: kind, timeoutSeconds: timeout, holdSeconds: hold, line: line)
+        step.answers = try fields.stringList("answers").map(\.0)
         if let fastForward = try fields.optionalString("fast-forward") {
             guard fastForward == "skip" || fastForward == "wait" else {
                 throw LessonError(file: file, line: fields.line(of: "fast-forward"), message: "fast-forward must be skip or wait, not '\(fastForward)'")
             }
-            guard case .check = kind else {
+            switch kind {
+            // A watch and a show only print; everything else an action does changes the node.
+            case .check, .action(.watch, _), .action(.show, _): break
+            default:
                 throw LessonError(file: file, line: fields.line(of: "fast-forward"),
-                                  message: "step '\(id)': only a check can be skipped when fast-forwarding (an action changes the node)")
+                                  message: "step '\(id)': only a check, a watch or a show can be skipped when fast-forwarding (an action changes the node)")
             }
             step.skippedWhenFastForwarding = fastForward == "skip"
         }
@@ -300,6 +331,16 @@ public struct LessonParser: Sendable {
         case "static-pod": return .installStaticPod(try manifest(fields, "static-pod"))
         case "remove-static-pod": return .removeStaticPod(try manifest(fields, "remove-static-pod"))
         case "apply": return .apply(try manifest(fields, "apply"))
+        case "create": return .create(try manifest(fields, "create"))
+        case "watch":
+            let words = try fields.stringList("watch").map { $0.0 }
+            guard !words.isEmpty, words.contains("-w") || words.contains("--watch") else {
+                throw LessonError(file: fields.file, line: fields.line(of: "watch"), message: "watch needs kubectl's arguments with -w, e.g. [get, pods, -w]")
+            }
+            guard let seconds = try fields.optionalDouble("for"), seconds > 0, seconds <= 60 else {
+                throw LessonError(file: fields.file, line: fields.line(of: "watch"), message: "a watch needs `for: N`, how many seconds to watch (at most 60)")
+            }
+            return .watch(words, seconds: seconds)
         case "delete":
             let force = try fields.optionalString("force")
             guard force == nil || force == "true" || force == "false" else {
@@ -352,6 +393,8 @@ public struct LessonParser: Sendable {
         case "pods-on-node":
             return .podsOnNode(selector: try fields.requiredString("selector"), node: try fields.requiredString("node"), count: try fields.requiredInt("count"))
         case "pods-spread": return .podsSpread(selector: try fields.requiredString("selector"), count: try fields.requiredInt("count"))
+        case "pod-reaches" where fields.value("service") != nil:
+            return .podReachesService(selector: try fields.requiredString("selector"), service: try fields.requiredString("service"))
         case "pod-reaches", "pod-cannot-reach":
             return .podReaches(selector: try fields.requiredString("selector"), from: try fields.requiredString("from"),
                                to: try fields.requiredString("to"), reaches: name == "pod-reaches")

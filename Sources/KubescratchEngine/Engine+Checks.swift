@@ -72,6 +72,8 @@ extension Engine {
         case .podsOnNode(let selector, _, _), .podsSpread(let selector, _): return "kubectl get pods -l \(selector) -o wide"
         case .podReaches(let selector, let from, let to, _):
             return "kubectl exec <a pod labelled \(selector) on \(nodeName(from))> -- sh -c 'printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | busybox nc -w 2 <IP of one on \(nodeName(to))> 80'"
+        case .podReachesService(let selector, let service):
+            return "kubectl exec <a pod labelled \(selector)> -- sh -c 'printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | busybox nc -w 2 <ClusterIP of \(service)> <port>'"
         }
     }
 
@@ -214,6 +216,8 @@ extension Engine {
         case .podsSpread(let selector, let count): return try await observeSpread(selector, count: count)
         case .podReaches(let selector, let from, let to, let reaches):
             return try await observeReach(selector, from: from, to: to, reaches: reaches)
+        case .podReachesService(let selector, let service):
+            return try await observeReachService(selector, service: service)
         }
     }
 

@@ -88,7 +88,80 @@ extension Engine {
             let lines = try CertificateSummary.lines(pem: String(contentsOfFile: path, encoding: .utf8))
             emit(.output(lines.joined(separator: "\n")))
             return .done(lines[0])
+        case .podNetwork: return try await showPodNetwork("web-static")
+        case .runtime: return try await showRuntime()
+        case .etcdSecret: return try await showEtcdSecret(namespace: "default", name: "demo-secret")
         }
+    }
+
+    /// `nsenter --net=/proc/<pause PID>/ns/net ip addr / ip route`: the pod's own interfaces and routes. The pause
+    /// container's process holds the namespace's PID view; the namespace itself is pinned by containerd's mount.
+    func showPodNetwork(_ pod: String) async throws -> ActionResult {
+        guard let found = RuntimePod.current(pod, node: node, in: try await runtimePods()), found.running else {
+            return .commandFailed("containerd has no running pod \(pod)")
+        }
+        let tasks = try await context.shell.run(context.binaries.ctr, context.ctrArguments(["tasks", "ls"]), timeout: 10)
+        guard let pid = tasks.stdout.split(separator: "\n").first(where: { $0.hasPrefix(found.sandboxID) })?
+                .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int32($0) }),
+              let nsenter = SystemProgram.path("nsenter"), let ip = SystemProgram.path("ip") else {
+            return .commandFailed("no running pause container for pod \(pod)")
+        }
+        var shown: [String] = []
+        for arguments in [["-4", "-o", "addr", "show"], ["route", "show"]] {
+            let words = ["--net=/proc/\(pid)/ns/net", ip] + arguments
+            emit(.command((["nsenter"] + words).joined(separator: " ") + "   # \(pid): the pod's pause container"))
+            let result = try await context.shell.run(nsenter, words, timeout: 10)
+            guard result.succeeded else { return .commandFailed(result.combinedOutput) }
+            let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            emit(.output(text))
+            shown.append(text)
+        }
+        let device = shown[0].split(separator: "\n").first { !$0.contains(" lo ") }?.split(separator: " ").dropFirst().first ?? "eth0"
+        return .done("pod \(pod): \(found.ip ?? "no address") on \(device), default route via the bridge")
+    }
+
+    /// What containerd holds, as `ctr` shows it (every containerd namespace, tasks with host PIDs), and the same
+    /// containers as the kubelet names them through the CRI (`crictl`), when crictl is installed.
+    func showRuntime() async throws -> ActionResult {
+        let ctr = context.binaries.ctr
+        for arguments in [["namespaces", "ls"], ["-n", "k8s.io", "tasks", "ls"]] {
+            let words = ["-a", layout.containerdSocket, "--connect-timeout", "3s"] + arguments
+            emit(.command((["ctr"] + words).joined(separator: " ")))
+            let result = try await context.shell.run(ctr, words, timeout: 10)
+            guard result.succeeded else { return .commandFailed(result.combinedOutput) }
+            emit(.output(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        let crictl = context.binaries.programs["crictl"] ?? SystemProgram.path("crictl")
+        guard let crictl else {
+            emit(.note("crictl is not installed here (Debian 12 has no package; `kubescratch setup` brings it with a release): "
+                       + "it would list the same containers by pod and container name, as the kubelet sees them"))
+            return .done("containerd's view shown; crictl not installed")
+        }
+        let words = ["--runtime-endpoint", "unix://" + layout.containerdSocket, "ps"]
+        emit(.command((["crictl"] + words).joined(separator: " ")))
+        let result = try await context.shell.run(crictl, words, timeout: 10)
+        emit(.output(result.combinedOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
+        return result.succeeded ? .done("containerd's view and the kubelet's (CRI) view shown") : .commandFailed(result.combinedOutput)
+    }
+
+    /// The stored bytes of one Secret, read from etcd directly: the API server wrote them as protobuf (`k8s\0`
+    /// first), and without an EncryptionConfiguration the Secret's value stands in them in plain text.
+    func showEtcdSecret(namespace: String, name: String) async throws -> ActionResult {
+        let key = "/registry/secrets/\(namespace)/\(name)"
+        let url = "http://127.0.0.1:2379/v3/kv/range"
+        emit(.command("etcdctl --endpoints=http://127.0.0.1:2379 get \(key) --print-value-only | strings   # as JSON: POST \(url)"))
+        let body = "{\"key\":\"\(Data(key.utf8).base64EncodedString())\"}"
+        guard case .answered(200, let answer) = await HTTPProbe.post(url, json: body) else {
+            return .commandFailed("etcd did not answer on 127.0.0.1:2379")
+        }
+        struct Range: Decodable { var kvs: [KeyValue]?; struct KeyValue: Decodable { var value: String } }
+        guard let value = try JSONDecoder().decode(Range.self, from: Data(answer.utf8)).kvs?.first.flatMap({ Data(base64Encoded: $0.value) }) else {
+            return .commandFailed("etcd has no key \(key)")
+        }
+        let strings = EtcdValue.printableRuns(value)
+        emit(.output((["\(value.count) bytes under \(key); the readable runs in them:"] + strings.map { "  " + $0 }).joined(separator: "\n")))
+        let encrypted = value.starts(with: Array("k8s:enc:".utf8))
+        return .done(encrypted ? "stored encrypted (k8s:enc:…)" : "stored as plain protobuf: the value is readable")
     }
 }
 

@@ -122,6 +122,25 @@ extension Engine {
     /// `kubectl exec <pod on from> -- … nc -w 2 <pod on to> 80`: the request starts inside a pod, as pod-to-pod
     /// traffic does. Only pod IPs in the cluster's pod range are asked. busybox's nc, not its wget: the static
     /// busybox's wget crashes (SIGSEGV) in these images, which have no NSS files, when it looks up the port name.
+    /// From inside a Ready pod, `nc` to the Service's ClusterIP: the address other pods use. Sent only once
+    /// kube-proxy's rule catches that address (`clusterIPURL`); the answer comes from whichever pod the rule chose.
+    func observeReachService(_ selector: String, service: String) async throws -> Observation {
+        let url = try await clusterIPURL(of: service)
+        let hostPort = url.dropFirst("http://".count).split(separator: "/").first.map(String.init) ?? ""
+        let parts = hostPort.split(separator: ":").map(String.init)
+        guard parts.count == 2 else { throw CheckError.noService(service) }
+        let pods = try await readyPods(selector)
+        guard let client = pods.first else { return Observation(holds: false, detail: "no Ready pod labelled \(selector) to send from") }
+        let request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 \(parts[0]) \(parts[1])"
+        let result = try await context.kubectlShell.run(context.binaries.kubectl, ["exec", client.metadata.name, "--", "sh", "-c", request], timeout: 15)
+        let statusLine = result.stdout.split(separator: "\r\n").first.map(String.init) ?? ""
+        let said = "\(client.metadata.name) (\(client.podIP ?? "?")) → \(service) at \(hostPort): "
+        if result.succeeded, statusLine.hasPrefix("HTTP/1."), statusLine.contains(" 200") {
+            return Observation(holds: true, detail: said + statusLine)
+        }
+        return Observation(holds: false, detail: said + (result.combinedOutput.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)"))
+    }
+
     func observeReach(_ selector: String, from: String, to: String, reaches: Bool) async throws -> Observation {
         let (fromNode, toNode) = (nodeName(from), nodeName(to))
         let pods = try await readyPods(selector)

@@ -223,8 +223,10 @@ public final class Engine: @unchecked Sendable {
         case .stop(let component): return await stop(component)
         case .installStaticPod(let manifest):
             let target = "\(layout.staticPods)/\(manifest)"
-            try writeFile(target, contents: try renderAsset(manifest))
+            let contents = try renderAsset(manifest)
+            try writeFile(target, contents: contents)
             emit(.command("cp assets/\(manifest) \(target)"))
+            emit(.output(Self.manifestShown(contents)))
             return .done("the kubelet watches \(layout.staticPods)")
         case .removeStaticPod(let manifest):
             let target = "\(layout.staticPods)/\(manifest)"
@@ -233,7 +235,14 @@ public final class Engine: @unchecked Sendable {
             return .done("removed")
         case .apply(let manifest):
             let path = try renderedAsset(manifest)
+            emit(.output(Self.manifestShown(try renderAsset(manifest))))
             return try await kubectl(["apply", "-f", path], timeout: timeout)
+        case .create(let manifest):
+            let path = try renderedAsset(manifest)
+            emit(.output(Self.manifestShown(try renderAsset(manifest))))
+            return try await kubectl(["create", "-f", path], timeout: timeout)
+        case .watch(let arguments, let seconds):
+            return try await watch(arguments.map(context.values.argument), seconds: seconds)
         case .delete(let manifest, let force):
             let path = try renderedAsset(manifest)
             let how = force ? ["--grace-period=0", "--force"] : ["--wait=true", "--timeout=\(Int(timeout))s"]
@@ -265,6 +274,25 @@ public final class Engine: @unchecked Sendable {
         if !output.isEmpty { emit(.output(output)) }
         if result.timedOut { return .commandFailed("kubectl did not finish within \(Int(timeout)) s") }
         return result.succeeded ? .done(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) : .commandFailed(output)
+    }
+
+    /// A manifest as the learner reads it: without the comment lines that say why it is in assets/.
+    static func manifestShown(_ contents: String) -> String {
+        contents.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("#") }
+            .joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `kubectl … -w` for a few seconds: what changed meanwhile, as it happened. Stopping it is the plan, not a failure.
+    func watch(_ arguments: [String], seconds: Double) async throws -> ActionResult {
+        emit(.command((["kubectl"] + arguments).map(shellQuoted).joined(separator: " ") + "   # for \(Int(seconds)) s"))
+        let result = try await context.kubectlShell.run(context.binaries.kubectl, arguments, timeout: seconds)
+        try Task.checkCancellation()
+        let output = result.combinedOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !output.isEmpty { emit(.output(output)) }
+        if !result.timedOut, !result.succeeded { return .commandFailed(output) }
+        let lines = output.split(separator: "\n").count
+        return .done("watched for \(Int(seconds)) s: \(max(0, lines - 1)) change(s) after the first listing")
     }
 
     func renderAsset(_ manifest: String) throws -> String {

@@ -5,6 +5,8 @@ import KubescratchCore
 public struct LessonBook: Sendable {
     public var lessons: [Lesson]
     public var folder: String
+    /// Answers given away before their Predict prompt (LessonParser.predictLeaks): `lessons check` prints them.
+    public var warnings: [LessonError] = []
 
     public var stages: [Lesson] { lessons.filter { $0.stage != nil }.sorted { $0.stage! < $1.stage! } }
     public func stage(_ number: Int) -> Lesson? { lessons.first { $0.stage == number } }
@@ -19,6 +21,7 @@ public struct LessonBook: Sendable {
         let parser = LessonParser(knownManifests: manifests)
         var lessons: [Lesson] = []
         var errors: [LessonError] = []
+        var warnings: [LessonError] = []
         for file in files where file != "README.md" {
             let path = "\(folder)/\(file)"
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -26,7 +29,9 @@ public struct LessonBook: Sendable {
                 continue
             }
             do {
-                lessons.append(try parser.parse(text, file: path))
+                let lesson = try parser.parse(text, file: path)
+                lessons.append(lesson)
+                warnings += LessonParser.predictLeaks(in: text, lesson: lesson)
             } catch {
                 errors.append(error)
             }
@@ -46,7 +51,7 @@ public struct LessonBook: Sendable {
             }
         }
         guard errors.isEmpty else { throw LessonBookError(errors: errors) }
-        return LessonBook(lessons: lessons, folder: folder)
+        return LessonBook(lessons: lessons, folder: folder, warnings: warnings)
     }
 }
 

@@ -116,6 +116,56 @@ import Testing
         #expect(try #require(error(stageSeven)).message.contains("stage must be 1 to 6"))
     }
 
+    /// A watch is bounded and says how long; create, the pod → Service check and the new shows parse.
+    @Test func watchCreateAndThePodToServiceCheck() throws {
+        func one(_ block: String) throws -> Step {
+            try #require(try parse(good.replacingOccurrences(of: "Closing words.", with: "```step\n\(block)\n```\n")).steps.last)
+        }
+        let watch = try one("id: w\ntitle: Watch\nwatch: [get, pods, -w]\nfor: 6\nfast-forward: skip")
+        #expect(watch.kind == .action(.watch(["get", "pods", "-w"], seconds: 6), expectFailure: nil) && watch.skippedWhenFastForwarding)
+        #expect(try #require(error(good.replacingOccurrences(of: "Closing words.", with: "```step\nid: w\ntitle: W\nwatch: [get, pods]\nfor: 6\n```\n")))
+            .message.contains("with -w"))
+        #expect(try #require(error(good.replacingOccurrences(of: "Closing words.", with: "```step\nid: w\ntitle: W\nwatch: [get, pods, -w]\n```\n")))
+            .message.contains("`for: N`"))
+        #expect(try one("id: b\ntitle: Bind\ncreate: pod.yaml").kind == .action(.create("pod.yaml"), expectFailure: nil))
+        #expect(try one("id: r\ntitle: R\ncheck: pod-reaches\nselector: app=web\nservice: web").kind == .check(.podReachesService(selector: "app=web", service: "web")))
+        #expect(try one("id: n\ntitle: N\nshow: pod-network").kind == .action(.show(.podNetwork), expectFailure: nil))
+        #expect(try one("id: s\ntitle: S\nshow: etcd-secret\nanswers: [protobuf, k8s]").answers == ["protobuf", "k8s"])
+    }
+
+    /// `lessons check` warns where an answer a step reveals stands before its Predict prompt, and not otherwise.
+    @Test func answersGivenAwayBeforeTheirPromptAreFound() throws {
+        let text = """
+            ---
+            title: T
+            stage: 1
+            components: [containerd]
+            ---
+            The bridge plugin gives the pod its address.
+
+            **Predict:** which program gives the pod its address?
+
+            ```step
+            id: ip
+            title: Look
+            check: pod-running
+            pod: web
+            answers: [bridge, host-local]
+            ```
+
+            The bridge plugin, from the host-local range.
+            """
+        let lesson = try LessonParser().parse(text, file: "t.md")
+        let warnings = LessonParser.predictLeaks(in: text, lesson: lesson)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.line == 6 && warnings.first?.message.contains("'bridge'") == true, "\(warnings)")
+        let fixed = text.replacingOccurrences(of: "The bridge plugin gives the pod its address.", with: "A pod needs an address.")
+        #expect(LessonParser.predictLeaks(in: fixed, lesson: try LessonParser().parse(fixed, file: "t.md")).isEmpty)
+        let noPrompt = fixed.replacingOccurrences(of: "**Predict:** which", with: "Which")
+        #expect(LessonParser.predictLeaks(in: noPrompt, lesson: try LessonParser().parse(noPrompt, file: "t.md")).first?.message
+            .contains("no **Predict:** prompt") == true)
+    }
+
     @Test func onlyChecksCanBeSkippedWhenFastForwarding() throws {
         let skipped = good.replacingOccurrences(of: "hold: 5s", with: "hold: 5s\nfast-forward: skip")
         let lesson = try parse(skipped)
@@ -123,7 +173,7 @@ import Testing
         #expect(try parse(good).steps.allSatisfy { !$0.skippedWhenFastForwarding }, "waited for unless marked")
         let onAction = good.replacingOccurrences(of: "timeout: 30", with: "timeout: 30\nfast-forward: skip")
         let actionError = try #require(error(onAction))
-        #expect(actionError.message.contains("only a check can be skipped") && actionError.line == 18)
+        #expect(actionError.message.contains("only a check, a watch or a show can be skipped") && actionError.line == 18)
         let badValue = good.replacingOccurrences(of: "hold: 5s", with: "hold: 5s\nfast-forward: maybe")
         #expect(try #require(error(badValue)).message.contains("fast-forward must be skip or wait"))
     }

@@ -166,8 +166,13 @@ def judge(stage, path):
         degraded, healed = "the API server was down while both pods answered", "the API server was ready again"
     elif stage == 3:
         gone = first(lambda s: not s["scheduler_up"] and s["breakit"] == "unbound")
-        back = first(lambda s: s["breakit"] not in (None, "unbound") or s["scheduled_events"] > 0, after=(gone or 0))
-        degraded, healed = "a new pod stayed unbound without the scheduler", "it was bound once the scheduler ran"
+        # The learner is the scheduler: the pod is bound by a Binding made by hand, with no scheduler running and no
+        # Scheduled event (only kube-scheduler records one); then the scheduler comes back and leaves it alone.
+        by_hand = first(lambda s: not s["scheduler_up"] and s["breakit"] not in (None, "unbound") and s["scheduled_events"] == 0,
+                        after=(gone or 0))
+        assert gone is None or by_hand is not None, f"stage 3: never saw the pod bound by hand while the scheduler was stopped (last {seen[-1]})"
+        back = first(lambda s: s["scheduler_up"], after=(by_hand or 0))
+        degraded, healed = "a new pod stayed unbound without the scheduler", "it was bound by a Binding made by hand, then the scheduler ran again"
     elif stage == 4:
         # After the stage's own steps (three pods there), not before the Deployment exists.
         had = first(lambda s: s["web_ready"] == 3)
@@ -193,9 +198,11 @@ def judge(stage, path):
         gone = first(lambda s: not s["proxy_up"] and s["nodeport"] == 200)
         back = first(lambda s: s["proxy_up"] and s["nodeport"] == 200, after=(gone or 0))
         degraded, healed = "the NodePort answered with kube-proxy stopped", "kube-proxy healthy and the NodePort answering"
-        # Then the Service goes: its rules go with it while its three pods stay; then it comes back.
-        no_service = None if back is None else first(
-            lambda s: s["proxy_up"] and not s["service"] and s["rules"] == 0 and s["web_pods"] == 3, after=back)
+        # Then, kube-proxy running again, the Service goes: its rules go with it while its three pods stay; then it
+        # comes back. (A look can take seconds while kube-proxy restarts, so the moment it answered again before the
+        # delete may fall between two looks: the order asked is stopped → Service gone with kube-proxy up → back.)
+        no_service = None if gone is None else first(
+            lambda s: s["proxy_up"] and not s["service"] and s["rules"] == 0 and s["web_pods"] == 3, after=gone)
         assert no_service is not None, f"stage 5: never saw the Service gone with no rule left and 3 pods (last {seen[-1]})"
         again = first(lambda s: s["service"] and s["rules"] > 0 and s["nodeport"] == 200, after=no_service)
         assert again is not None, f"stage 5: the Service never came back with its rules (last {seen[-1]})"
