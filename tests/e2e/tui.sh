@@ -30,13 +30,15 @@ start() {
 
 start
 wait_for "Stage 1 — The kubelet alone" 60
-wait_for "Step 1/7"
+stage1_steps=$(grep -c '^```step' <(sed '/^## Break it/,$d' lessons/1-kubelet.md))
+stage2_steps=$(grep -c '^```step' <(sed '/^## Break it/,$d' lessons/2-apiserver.md))
+wait_for "Step 1/$stage1_steps"
 echo "  ok: the first lesson is on screen"
-for step in 1 2 3 4 5 6 7; do
+for step in $(seq 1 "$stage1_steps"); do
   tmux -S "$sock" send-keys Enter
-  if [ "$step" -lt 7 ]; then wait_for "step $((step + 1))/7" 120; else wait_for "End of stage 1" 120; fi
+  if [ "$step" -lt "$stage1_steps" ]; then wait_for "step $((step + 1))/$stage1_steps" 120; else wait_for "End of stage 1" 120; fi
 done
-screen | grep -q "✓ GET http://10.200.0" || { echo "tui: the last check's result is not shown"; screen; exit 1; }
+screen | grep -q "✓ containerd's view shown" || { echo "tui: the last step's result is not shown"; screen; exit 1; }
 echo "  ok: stage 1 ran step by step from the screen"
 wait_for "Press x to break it"
 observed=$(mktemp /tmp/kubescratch-breakit1.XXXXXX)
@@ -80,13 +82,13 @@ echo "  ok: one q quits in $quit_ms ms, keeps the node and restores the terminal
 start
 wait_for "Stage 2 — The API server" 60
 tmux -S "$sock" send-keys Enter
-wait_for "step 2/15" 60
+wait_for "step 2/$stage2_steps" 60
 tmux -S "$sock" send-keys q
 wait_for "EXITED 0"
 echo "  ok: ran the first step of stage 2 and quit between steps with one q"
 
 start
-wait_for "step 2/15" 60
+wait_for "step 2/$stage2_steps" 60
 echo "  ok: started again where it was left: stage 2, step 2"
 tmux -S "$sock" send-keys C-c
 wait_for "EXITED"
