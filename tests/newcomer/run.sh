@@ -44,6 +44,7 @@ else
   snapshot >"$work/before"
 fi
 
+had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
 echo "== newcomer: $install_part (from the clone, as written)"
 start=$(date +%s)
 bash -c "$install_part" 2>&1 | tee "$work/install.out"
@@ -54,6 +55,13 @@ if grep -q "cannot reach the release hosts" "$work/install.out"; then
     || { echo "newcomer: the release hosts are unreachable but setup did not fall back to Debian's source"; exit 1; }
   echo "  ok: the release hosts are unreachable here; setup fell back to Debian's source by itself"
 fi
+# Debian's containerd and etcd packages ship services: setup installs them for their programs only.
+if grep -qE "installing .*(containerd|etcd)" "$work/install.out"; then
+  grep -q "from starting during the install (policy-rc.d)" "$work/install.out" \
+    || { echo "newcomer: setup installed packages with services but did not say it kept them from starting"; exit 1; }
+  echo "  ok: setup kept the new packages' services from starting: $(grep -o "kept .* from starting[^:]*" "$work/install.out" | head -1)"
+fi
+if [ "$had_policy" = 0 ] && [ -e /usr/sbin/policy-rc.d ]; then echo "newcomer: setup left /usr/sbin/policy-rc.d behind"; exit 1; fi
 [ "$(command -v kubescratch)" = /usr/local/bin/kubescratch ] || { echo "newcomer: kubescratch is not /usr/local/bin/kubescratch in PATH"; exit 1; }
 for f in /usr/local/share/bash-completion/completions/kubescratch /usr/local/share/zsh/site-functions/_kubescratch \
          /usr/local/share/fish/vendor_completions.d/kubescratch.fish; do
