@@ -117,6 +117,11 @@ public final class Tutorial: @unchecked Sendable {
             try saveProgress(min(completedStage, 5), unfinished: 6)
         }
         missing.sort { (Self.recoveryOrder.firstIndex(of: $0) ?? 99) < (Self.recoveryOrder.firstIndex(of: $1) ?? 99) }
+        defer {
+            if !missing.isEmpty, missingComponents().isEmpty {
+                say(.note("the node is back at the end of stage \(completedStage): \(missing.map(\.name).joined(separator: ", ")) run again"))
+            }
+        }
         for component in missing {
             say(.note("\(component.name) should be running after stage \(completedStage) but is not (see \(layout.log(component))): starting it again"))
             let mode: KubeletMode = completedStage >= 2 ? .cluster : .standalone
