@@ -53,8 +53,9 @@ extension Engine {
         return result.stdout
     }
 
-    /// The ClusterIP URL, only once kube-proxy's rule catches it (before, the packet would leave by the default route).
-    func clusterIPURL(of service: String) async throws -> String {
+    /// The Service's ClusterIP and port, only once kube-proxy's rule catches that address (before, the packet would
+    /// leave by the default route).
+    func clusterIPAddress(of service: String) async throws -> (ip: String, port: Int) {
         guard let text = try await kubectlQuietOptional(["get", "service", service, "-o", "json"]),
               let spec = try KubeDecoding.decode(Service.self, from: text).spec,
               let clusterIP = spec.clusterIP, let port = spec.ports?.first?.port else { throw CheckError.noService(service) }
@@ -62,7 +63,12 @@ extension Engine {
         guard ServiceRules(service: service, iptablesSave: try await natRules()).catches(clusterIP: clusterIP) else {
             throw CheckError.noProxyRule(clusterIP)
         }
-        return "http://\(clusterIP):\(port)/"
+        return (clusterIP, port)
+    }
+
+    func clusterIPURL(of service: String) async throws -> String {
+        let (ip, port) = try await clusterIPAddress(of: service)
+        return "http://\(ip):\(port)/"
     }
 
     func show(_ state: HiddenState) async throws -> ActionResult {
@@ -124,8 +130,9 @@ extension Engine {
     /// containers as the kubelet names them through the CRI (`crictl`), when crictl is installed.
     func showRuntime() async throws -> ActionResult {
         let ctr = context.binaries.ctr
-        for arguments in [["namespaces", "ls"], ["-n", "k8s.io", "tasks", "ls"]] {
-            let words = ["-a", layout.containerdSocket, "--connect-timeout", "3s"] + arguments
+        // `namespaces ls` lists every containerd namespace whatever `-n` says.
+        for arguments in [["namespaces", "ls"], ["tasks", "ls"]] {
+            let words = context.ctrArguments(arguments)
             emit(.command((["ctr"] + words).joined(separator: " ")))
             let result = try await context.shell.run(ctr, words, timeout: 10)
             guard result.succeeded else { return .commandFailed(result.combinedOutput) }

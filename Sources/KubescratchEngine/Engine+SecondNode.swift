@@ -119,28 +119,22 @@ extension Engine {
         return Observation(holds: pods.count == count && nodes.count >= 2, detail: placement(pods, selector))
     }
 
-    /// `kubectl exec <pod on from> -- … nc -w 2 <pod on to> 80`: the request starts inside a pod, as pod-to-pod
-    /// traffic does. Only pod IPs in the cluster's pod range are asked. busybox's nc, not its wget: the static
-    /// busybox's wget crashes (SIGSEGV) in these images, which have no NSS files, when it looks up the port name.
     /// From inside a Ready pod, `nc` to the Service's ClusterIP: the address other pods use. Sent only once
-    /// kube-proxy's rule catches that address (`clusterIPURL`); the answer comes from whichever pod the rule chose.
+    /// kube-proxy's rule catches that address (`clusterIPAddress`); the answer comes from whichever pod the rule chose.
     func observeReachService(_ selector: String, service: String) async throws -> Observation {
-        let url = try await clusterIPURL(of: service)
-        let hostPort = url.dropFirst("http://".count).split(separator: "/").first.map(String.init) ?? ""
-        let parts = hostPort.split(separator: ":").map(String.init)
-        guard parts.count == 2 else { throw CheckError.noService(service) }
-        let pods = try await readyPods(selector)
-        guard let client = pods.first else { return Observation(holds: false, detail: "no Ready pod labelled \(selector) to send from") }
-        let request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 \(parts[0]) \(parts[1])"
-        let result = try await context.kubectlShell.run(context.binaries.kubectl, ["exec", client.metadata.name, "--", "sh", "-c", request], timeout: 15)
-        let statusLine = result.stdout.split(separator: "\r\n").first.map(String.init) ?? ""
-        let said = "\(client.metadata.name) (\(client.podIP ?? "?")) → \(service) at \(hostPort): "
-        if result.succeeded, statusLine.hasPrefix("HTTP/1."), statusLine.contains(" 200") {
-            return Observation(holds: true, detail: said + statusLine)
+        let (ip, port) = try await clusterIPAddress(of: service)
+        guard let client = try await readyPods(selector).first else {
+            return Observation(holds: false, detail: "no Ready pod labelled \(selector) to send from")
         }
-        return Observation(holds: false, detail: said + (result.combinedOutput.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)"))
+        let said = "\(client.metadata.name) (\(client.podIP ?? "?")) → \(service) at \(ip):\(port): "
+        switch try await request(from: client, to: ip, port: port) {
+        case .answered(let statusLine): return Observation(holds: true, detail: said + statusLine)
+        case .failed(let why): return Observation(holds: false, detail: said + why)
+        }
     }
 
+    /// `kubectl exec <pod on from> -- … nc -w 2 <pod on to> 80`: the request starts inside a pod, as pod-to-pod
+    /// traffic does. Only pod IPs in the cluster's pod range are asked.
     func observeReach(_ selector: String, from: String, to: String, reaches: Bool) async throws -> Observation {
         let (fromNode, toNode) = (nodeName(from), nodeName(to))
         let pods = try await readyPods(selector)
@@ -151,17 +145,28 @@ extension Engine {
             return Observation(holds: false, detail: "no Ready pod on \(toNode) to ask (\(placement(pods, selector)))")
         }
         guard ipv4(ip, isIn: context.network.clusterCIDR) else { throw CheckError.unsafeAddress(ip) }
-        let request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 \(ip) 80"
+        let said = "\(client.metadata.name) (\(fromNode), \(client.podIP ?? "?")) → \(server.metadata.name) (\(toNode), \(ip)): "
+        switch try await request(from: client, to: ip, port: 80) {
+        case .answered(let statusLine):
+            return Observation(holds: reaches, detail: said + statusLine)
+        case .failed(let why):
+            // Only a timeout is "cannot reach"; an exec that fails for another reason proves nothing either way.
+            let timedOut = why.contains("timed out") || why.contains("No route to host")
+            return Observation(holds: !reaches && timedOut, detail: said + why)
+        }
+    }
+
+    enum InPodRequest { case answered(statusLine: String), failed(String) }
+
+    /// `GET /` from inside a pod (`kubectl exec … busybox nc -w 2`): its 200 status line, or the first line of what
+    /// went wrong. busybox's nc, not its wget: the static busybox's wget crashes (SIGSEGV) in these images, which
+    /// have no NSS files, when it looks up the port name.
+    func request(from client: Pod, to ip: String, port: Int) async throws -> InPodRequest {
+        let request = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 \(ip) \(port)"
         let arguments = ["exec", client.metadata.name, "--", "sh", "-c", request]
         let result = try await context.kubectlShell.run(context.binaries.kubectl, arguments, timeout: 15)
-        let said = "\(client.metadata.name) (\(fromNode), \(client.podIP ?? "?")) → \(server.metadata.name) (\(toNode), \(ip)): "
         let statusLine = result.stdout.split(separator: "\r\n").first.map(String.init) ?? ""
-        if result.succeeded, statusLine.hasPrefix("HTTP/1."), statusLine.contains(" 200") {
-            return Observation(holds: reaches, detail: said + statusLine)
-        }
-        let why = result.combinedOutput.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)"
-        // Only a timeout is "cannot reach"; an exec that fails for another reason proves nothing either way.
-        let timedOut = why.contains("timed out") || why.contains("No route to host")
-        return Observation(holds: !reaches && timedOut, detail: said + why)
+        if result.succeeded, statusLine.hasPrefix("HTTP/1."), statusLine.contains(" 200") { return .answered(statusLine: statusLine) }
+        return .failed(result.combinedOutput.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)")
     }
 }

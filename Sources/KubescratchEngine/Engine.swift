@@ -234,13 +234,9 @@ public final class Engine: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: target)
             return .done("removed")
         case .apply(let manifest):
-            let path = try renderedAsset(manifest)
-            emit(.output(Self.manifestShown(try renderAsset(manifest))))
-            return try await kubectl(["apply", "-f", path], timeout: timeout)
+            return try await kubectl(["apply", "-f", try renderedAsset(manifest, shown: true)], timeout: timeout)
         case .create(let manifest):
-            let path = try renderedAsset(manifest)
-            emit(.output(Self.manifestShown(try renderAsset(manifest))))
-            return try await kubectl(["create", "-f", path], timeout: timeout)
+            return try await kubectl(["create", "-f", try renderedAsset(manifest, shown: true)], timeout: timeout)
         case .watch(let arguments, let seconds):
             return try await watch(arguments.map(context.values.argument), seconds: seconds)
         case .delete(let manifest, let force):
@@ -303,10 +299,13 @@ public final class Engine: @unchecked Sendable {
         return context.values.render(text)
     }
 
-    /// Writes the manifest with its placeholders filled in, so the printed `kubectl apply -f` names a real file.
-    func renderedAsset(_ manifest: String) throws -> String {
+    /// Writes the manifest with its placeholders filled in, so the printed `kubectl apply -f` names a real file;
+    /// `shown`: the learner sees it too.
+    func renderedAsset(_ manifest: String, shown: Bool = false) throws -> String {
         let path = "\(layout.config)/manifests/\(manifest)"
-        try writeFile(path, contents: try renderAsset(manifest))
+        let contents = try renderAsset(manifest)
+        try writeFile(path, contents: contents)
+        if shown { emit(.output(Self.manifestShown(contents))) }
         return path
     }
 

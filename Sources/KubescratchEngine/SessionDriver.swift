@@ -124,8 +124,6 @@ public final class SessionDriver: @unchecked Sendable {
             } catch {
                 mutate(.stepFinished(id: id, passed: false, detail: Task.isCancelled ? "interrupted" : String(describing: error)))
             }
-        case .quit:
-            break
         }
     }
 

@@ -111,7 +111,7 @@ public final class Tutorial: @unchecked Sendable {
         var missing = missingComponents()
         // A reboot also takes node-2's network and mount namespaces: its components have nothing to start into.
         // Stage 6 is then taken back (its rewind removes what is left of node-2) and run again.
-        if missing.contains(where: \.isOnSecondNode), !SecondNodeHost.removal(layout: layout, say: { _ in }).exists {
+        if missing.contains(where: \.isOnSecondNode), !engine.secondNodeHost().exists {
             say(.note("node-2's network namespace is gone (did the machine restart?): stage 6 is taken back and run again"))
             missing.removeAll(where: \.isOnSecondNode)
             try saveProgress(min(completedStage, 5), unfinished: 6)

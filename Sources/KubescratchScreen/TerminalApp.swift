@@ -45,10 +45,7 @@ public final class TerminalApp {
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
         interrupt.setEventHandler { [weak self] in
-            MainActor.assumeIsolated {
-                self?.work?.cancel()
-                self?.running = false
-            }
+            MainActor.assumeIsolated { self?.quit() }
         }
         interrupt.resume()
         defer { interrupt.cancel(); signal(SIGINT, SIG_DFL) }
@@ -247,7 +244,8 @@ public final class TerminalApp {
         }
     }
 
-    /// q: at once, keeping the node; a step still running is cancelled as Ctrl-C cancels it.
+    /// q and Ctrl-C: at once, keeping the node, also mid-step (the step is cancelled; the next start takes its stage
+    /// back) or with a question open. Leaving is the screen's business, not the session's: removing the node is `reset`.
     func quit() {
         work?.cancel()
         running = false

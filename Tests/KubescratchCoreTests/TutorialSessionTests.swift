@@ -113,18 +113,6 @@ import Testing
         #expect(session.handle(.toggleComponent(.kubeProxy)).isEmpty, "not part of the node yet")
     }
 
-    @Test func qQuitsAtOnceEvenWhileAStepRunsOrAQuestionIsOpen() {
-        var session = TutorialSession(stages: Self.stages, completedStage: 2)
-        #expect(session.handle(.quit) == [.quit])
-        #expect(session.question == nil)
-        _ = session.handle(.goToStage(1))
-        #expect(session.question == .replayStage(1))
-        #expect(session.handle(.quit) == [.quit] && session.question == nil)
-        _ = session.handle(.next)
-        #expect(session.isBusy)
-        #expect(session.handle(.quit) == [.quit])
-    }
-
     @Test func theEndIsSaid() {
         var session = TutorialSession(stages: Self.stages, completedStage: 5)
         _ = session.handle(.next)

@@ -99,7 +99,7 @@ public struct SecondNodePlanner: Sendable {
     /// constants.go DevicePluginPath) that each v1.20 kubelet empties at start, removing the other's kubelet.sock and
     /// overwriting its checkpoint (pkg/kubelet/cm/devicemanager/manager.go removeContents).
     public var ownHostFolders: [(host: String, own: String)] {
-        [("/var/log/pods", layout.root + "/pod-logs"), ("/var/log/containers", containerLogsDir),
+        [("/var/log/pods", podLogsDir), ("/var/log/containers", containerLogsDir),
          ("/var/lib/kubelet/device-plugins", layout.root + "/device-plugins")]
     }
 

@@ -149,7 +149,6 @@ public enum SessionEvent: Sendable, Equatable {
     case toggleComponent(ComponentID)
     /// x at a stage's end: run the stage's "Break it" section on the node.
     case breakIt
-    case quit
 
     // Reports from the engine.
     case stepStarted(id: String, at: Date)
@@ -174,8 +173,6 @@ public enum SessionEffect: Sendable, Equatable {
     case stopComponent(ComponentID)
     case startComponent(ComponentID)
     case runBreakIt(stage: Int)
-    /// Leave the tutorial; the node stays as it is.
-    case quit
 }
 
 extension TutorialSession {
@@ -270,12 +267,6 @@ extension TutorialSession {
             output = []
             message = nil
             return [.runBreakIt(stage: stage.number)]
-
-        case .quit:
-            // At once, keeping the node: what a learner pressing q wants almost always. A step still running is
-            // stopped as Ctrl-C stops it, and the next start takes its stage back. Removing the node is `reset`.
-            question = nil
-            return [.quit]
 
         case .stepStarted(let id, let at):
             activity = .running(stepID: id, since: at)
