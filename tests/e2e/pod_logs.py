@@ -56,7 +56,9 @@ def main():
     node2_web = next(p for p in by_node["node-2"] if p["metadata"].get("labels", {}).get("app") == "web")
     name = node2_web["metadata"]["name"]
     started = time.time()
-    follow = subprocess.Popen([f"{BIN}/kubectl", "logs", "-f", "--tail=0", name], env=ENV, stdout=subprocess.PIPE, text=True)
+    # Bounded: without a new line within 10 s, `timeout` ends kubectl and readline returns "".
+    follow = subprocess.Popen(["timeout", "10", f"{BIN}/kubectl", "logs", "-f", "--tail=0", name], env=ENV,
+                              stdout=subprocess.PIPE, text=True)
     try:
         line = follow.stdout.readline()  # the readiness probe every 2 s: a line within a few seconds
     finally:
