@@ -88,9 +88,19 @@ public final class Engine: @unchecked Sendable {
     /// The title of the step running or run last, for "interrupted during '…'".
     public var currentStep: String? { crashLock.withLock { _currentStep } }
 
+    /// Records already outliving their process when this command began (after a reboot or a kill -9 of everything):
+    /// the recovery starts those again; they are not a step's crash. Keyed by PID, so a component started again and
+    /// then killed is one.
+    private let deadAtStart: [ComponentID: Int32]
+
     public init(context: EngineContext, emit: @escaping @Sendable (EngineEvent) -> Void) {
         self.context = context
         self.emit = emit
+        var dead: [ComponentID: Int32] = [:]
+        for component in ComponentID.allCases {
+            if let record = context.supervisor.record(component), !context.supervisor.isAlive(record) { dead[component] = record.pid }
+        }
+        deadAtStart = dead
     }
 
     var layout: StateLayout { context.layout }
@@ -151,9 +161,10 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// The components we started and did not stop (a record is removed when we stop one) that are alive when the
-    /// step begins, except the one the step itself stops or (re)starts. One already dead is not this step's crash:
-    /// after a reboot every record outlives its process, and the recovery starts them one by one.
+    /// The components we started and did not stop (a record is removed when we stop one), except the one the step
+    /// itself stops or (re)starts. A record already dead when this command began is not a step's crash (after a
+    /// reboot every record outlives its process, and the recovery starts them one by one); one that died since —
+    /// even between two steps — is, and the step fails with it at once.
     func componentsToWatch(during step: Step) -> [ComponentID] {
         var excluded: [ComponentID] = []
         if case .action(let action, _) = step.kind {
@@ -164,7 +175,10 @@ public final class Engine: @unchecked Sendable {
             default: break
             }
         }
-        return ComponentID.allCases.filter { !excluded.contains($0) && context.supervisor.runningRecord($0) != nil }
+        return ComponentID.allCases.filter { component in
+            guard !excluded.contains(component), let record = context.supervisor.record(component) else { return false }
+            return deadAtStart[component] != record.pid
+        }
     }
 
     /// Polls (every 200 ms: a death is noticed well within the 2 s a learner waits) until one of `components`

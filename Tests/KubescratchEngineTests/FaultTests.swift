@@ -48,6 +48,35 @@ import Testing
         #expect(failure.description.hasPrefix("etcd killed by signal 9 (SIGKILL) during step 2 of stage 3 ('Wait for something that never comes')"))
     }
 
+    /// CI caught this: the kubelet killed just as one check passed went unnoticed by every later step.
+    @Test func aComponentKilledBetweenTwoStepsEndsTheNextAtOnce() async throws {
+        defer { try? FileManager.default.removeItem(atPath: layout.root) }
+        let events = EventLog()
+        let engine = engine(events)
+        let record = try standIn()
+        kill(record.pid, SIGKILL)
+        try await Task.sleep(for: .milliseconds(100))
+        let started = Date()
+        let result = await engine.run(endlessCheck)
+        #expect(Date().timeIntervalSince(started) < 1)
+        #expect(result.detail.hasPrefix("etcd killed by signal 9 (SIGKILL)") && !result.passed, "\(result)")
+        #expect(events.crashes.map(\.component) == [.etcd])
+    }
+
+    @Test func aRecordAlreadyDeadWhenTheCommandBeganIsNotAStepsCrash() async throws {
+        defer { try? FileManager.default.removeItem(atPath: layout.root) }
+        let record = try standIn()
+        kill(record.pid, SIGKILL)
+        while Supervisor(layout: layout).isAlive(record) { try await Task.sleep(for: .milliseconds(20)) }
+        // As after a reboot: the record outlives its process, and this command's recovery will start it again.
+        let engine = engine(EventLog())
+        #expect(engine.componentsToWatch(during: endlessCheck).isEmpty)
+        // Started again by this command and then killed, it is a crash.
+        let again = try standIn()
+        kill(again.pid, SIGKILL)
+        #expect(engine.componentsToWatch(during: endlessCheck) == [.etcd])
+    }
+
     @Test func aComponentTheStepStopsIsNotACrash() async throws {
         defer { try? FileManager.default.removeItem(atPath: layout.root) }
         let engine = engine(EventLog())
