@@ -37,10 +37,12 @@ int ks_read_key(int timeout_ms, int *is_key) {
     return (int)ch;
 }
 
-void ks_put(int y, int x, const char *utf8, int pair, int bold, int reverse) {
+void ks_put(int y, int x, const char *utf8, int pair, int bold, int reverse, int underline) {
     attr_t attributes = A_NORMAL;
     if (bold) attributes |= A_BOLD;
     if (reverse) attributes |= A_REVERSE;
+    /* Emphasis: underline is what every terminfo entry has (italics need sitm, which many lack). */
+    if (underline) attributes |= A_UNDERLINE;
     if (has_colour && pair > 0) attributes |= COLOR_PAIR(pair);
     attrset(attributes);
     mvaddstr(y, x, utf8);

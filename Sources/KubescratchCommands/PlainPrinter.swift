@@ -75,38 +75,31 @@ final class PlainPrinter: @unchecked Sendable {
     }
 }
 
-/// Markdown to plain terminal text: headings underlined, code fences indented, the rest as written.
+/// Markdown to plain terminal text: the lines as written without their inline markers, headings underlined, code
+/// fences indented, each aside framed so a reader can skip it.
 enum MarkdownText {
     static func plain(_ markdown: String) -> String {
+        lines(MarkdownBlock.parse(markdown)).joined(separator: "\n")
+    }
+
+    static func lines(_ blocks: [MarkdownBlock]) -> [String] {
         var out: [String] = []
-        var inFence = false
-        var inNotes = false
-        for line in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            // The version notes aside, marked so a reader can skip it.
-            if line.trimmingCharacters(in: .whitespaces) == VersionNotes.fence {
-                inNotes = true
-                out.append("┌ \(VersionNotes.title) (how other releases differ; skip if you like)")
-                continue
+        for block in blocks {
+            switch block {
+            case .heading(let title):
+                out += [title, String(repeating: "─", count: title.count)]
+            case .paragraph(let marker, let runs):
+                out += ((marker ?? "") + runs.map(\.text).joined()).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            case .code(let code):
+                out += code.map { "    " + $0 }
+            case .blank:
+                out.append("")
+            case .aside(let aside, let inner):
+                out.append("┌ \(aside.title) (\(aside.about); skip if you like)")
+                out += lines(inner).map { $0.isEmpty ? "│" : "│ " + $0 }
+                out.append("└")
             }
-            if inNotes {
-                if line.trimmingCharacters(in: .whitespaces) == "```" {
-                    inNotes = false
-                    out.append("└")
-                } else {
-                    out.append("│ " + line.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "`", with: ""))
-                }
-                continue
-            }
-            if line.hasPrefix("```") { inFence.toggle(); continue }
-            if inFence { out.append("    " + line); continue }
-            if line.hasPrefix("#") {
-                let title = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
-                out.append(title)
-                out.append(String(repeating: "─", count: title.count))
-                continue
-            }
-            out.append(line.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "`", with: ""))
         }
-        return out.joined(separator: "\n")
+        return out
     }
 }

@@ -230,11 +230,3 @@ public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A lesson's one aside of version trivia (```version-notes … ```): how other releases differ from the one that
-/// runs. The screen dims it and hides it on a key; the plain printer marks it. The main text stays about what the
-/// learner sees.
-public enum VersionNotes {
-    public static let tag = "version-notes"
-    public static let fence = "```" + tag
-    public static let title = "Version notes"
-}

@@ -50,27 +50,27 @@ public struct LessonParser: Sendable {
         var closing: String?
         var breakItLine: Int?
         var prose: [String] = []
-        var versionNotesLine: Int?
+        var asideLines: [Aside: Int] = [:]
         while index < lines.count {
             let line = lines[index]
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed == VersionNotes.fence {
-                guard versionNotesLine == nil else {
-                    throw LessonError(file: file, line: index + 1, message: "a second ```\(VersionNotes.tag) aside (the first is at line \(versionNotesLine!)); a lesson has one, so the learner knows where the version trivia is")
+            if let aside = Aside.opening(line) {
+                if let first = asideLines[aside] {
+                    throw LessonError(file: file, line: index + 1, message: "a second ```\(aside.rawValue) aside (the first is at line \(first)); a lesson has one of each, so the learner knows where to find it")
                 }
-                versionNotesLine = index + 1
+                asideLines[aside] = index + 1
                 let start = index
                 prose.append(line)
                 index += 1
                 while index < lines.count, lines[index].trimmingCharacters(in: .whitespaces) != "```" {
                     if lines[index].trimmingCharacters(in: .whitespaces).hasPrefix("```") {
-                        throw LessonError(file: file, line: index + 1, message: "a fenced block inside the version notes: close the aside (```) first")
+                        throw LessonError(file: file, line: index + 1, message: "a fenced block inside the \(aside.title.lowercased()): close the aside (```) first")
                     }
                     prose.append(lines[index])
                     index += 1
                 }
                 guard index < lines.count else {
-                    throw LessonError(file: file, line: start + 1, message: "the version notes aside is not closed: expected a line ```")
+                    throw LessonError(file: file, line: start + 1, message: "the \(aside.title.lowercased()) aside is not closed: expected a line ```")
                 }
                 prose.append(lines[index])
             } else if Self.isBreakItHeading(trimmed) {

@@ -13,7 +13,7 @@ public final class TerminalApp {
     var baseline: DiagramModel?
     var mode: ScreenMode = .tutorial
     var lessonScroll = 0
-    var showVersionNotes = true
+    var shownAsides = Aside.shownAtFirst
     var selected: ComponentID?
     var inspector: (title: String, lines: @MainActor () -> [String])?
     var shown: Grid?
@@ -103,7 +103,7 @@ public final class TerminalApp {
         return ScreenInput(session: session, lessonText: prose, stageTitle: lesson.map { "Stage \($0.stage ?? 0) — \($0.title)" } ?? "kubescratch",
                            diagram: diagram, width: width, height: height, mode: mode, lessonScroll: lessonScroll, selected: selected,
                            inspector: inspector?.lines(), inspectorTitle: inspector?.title, now: Date(), ascii: ascii,
-                           showVersionNotes: showVersionNotes)
+                           shownAsides: shownAsides)
     }
 
     func draw() {
@@ -124,7 +124,7 @@ public final class TerminalApp {
                     end += 1
                 }
                 let (pair, bold, reverse) = Self.attributes(cell.style)
-                ks_put(Int32(y), Int32(x), text, pair, bold ? 1 : 0, reverse ? 1 : 0)
+                ks_put(Int32(y), Int32(x), text, pair, bold ? 1 : 0, reverse ? 1 : 0, cell.style == .emphasis ? 1 : 0)
                 x = end
             }
         }
@@ -138,11 +138,11 @@ public final class TerminalApp {
         case .starting, .podPending: (2, false, false)
         case .unhealthy, .podFailed: (3, false, false)
         case .crashed: (3, true, false)
-        case .arrow: (4, false, false)
+        case .arrow, .code: (4, false, false)
         case .border: (5, false, false)
-        case .title: (0, true, false)
+        case .title, .strong: (0, true, false)
         case .new: (6, true, true)
-        case .dim, .stopped, .plain: (0, false, false)
+        case .dim, .stopped, .plain, .emphasis: (0, false, false)
         }
     }
 
@@ -210,7 +210,9 @@ public final class TerminalApp {
         case "1", "2", "3", "4", "5", "6": send(.goToStage(Int(String(Character(scalar)))!))
         case "r": send(.replayStage)
         case "x": send(.breakIt)
-        case "v": showVersionNotes.toggle()
+        case let key where Aside.allCases.contains { $0.key == key }:
+            let aside = Aside.allCases.first { $0.key == key }!
+            if shownAsides.remove(aside) == nil { shownAsides.insert(aside) }
         case "d": mode = mode == .diagram ? .tutorial : .diagram
         case "?": mode = .help
         case "q": quit()

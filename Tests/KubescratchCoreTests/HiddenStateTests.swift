@@ -76,7 +76,7 @@ import Testing
         #expect(notes.contains { $0.text.contains("a list item") })
         #expect(shown.contains { $0.text == "After." && $0.style == .plain })
         #expect(shown.allSatisfy { $0.text.count <= 40 })
-        let folded = MarkdownLayout.lines(text, width: 40, showVersionNotes: false)
+        let folded = MarkdownLayout.lines(text, width: 40, shown: [])
         #expect(folded.filter { $0.style == .dim }.map(\.text).joined(separator: " ") == "Version notes hidden: v shows how other releases differ")
         #expect(!folded.contains { $0.text.contains("1.24") })
         #expect(folded.contains { $0.text == "Main text." } && folded.contains { $0.text == "After." })

@@ -34,8 +34,12 @@ import Testing
         let supervisor = Supervisor(layout: layout)
         defer { try? FileManager.default.removeItem(atPath: layout.root) }
         // Like busybox httpd as PID 1: ignores SIGTERM. Its child sleep is in the same process group.
-        let record = try supervisor.start(standIn("trap '' TERM; sleep 30 & wait; sleep 30"), kubeletMode: nil)
-        try await Task.sleep(for: .milliseconds(200))
+        let record = try supervisor.start(standIn("trap '' TERM; echo trapped; sleep 30 & wait; sleep 30"), kubeletMode: nil)
+        // Under load (the whole suite runs in parallel) the shell may not have set its trap 200 ms later: wait for it.
+        let deadline = Date().addingTimeInterval(10)
+        while !supervisor.logTail(.etcd, lines: 5).contains("trapped"), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let started = Date()
         await supervisor.stop(.etcd, grace: 1)
         let took = Date().timeIntervalSince(started)

@@ -15,7 +15,7 @@ int ks_lines(void);
 int ks_cols(void);
 /// Waits up to timeout_ms for a key. Returns -1 when none; sets *is_key to 1 for KEY_* codes.
 int ks_read_key(int timeout_ms, int *is_key);
-void ks_put(int y, int x, const char *utf8, int pair, int bold, int reverse);
+void ks_put(int y, int x, const char *utf8, int pair, int bold, int reverse, int underline);
 void ks_clear(void);
 void ks_refresh(void);
 int ks_key_resize(void);

@@ -41,7 +41,13 @@ public struct PlacedBox: Sendable, Equatable {
 public struct StyledText: Sendable, Equatable {
     public var text: String
     public var style: CellStyle
-    public init(_ text: String, _ style: CellStyle = .plain) { self.text = text; self.style = style }
+    /// One style per character where they differ (Markdown's `code` and **strong** in a lesson line); nil: all `style`.
+    public var styles: [CellStyle]?
+    public init(_ text: String, _ style: CellStyle = .plain, styles: [CellStyle]? = nil) {
+        self.text = text
+        self.style = style
+        self.styles = styles
+    }
 }
 
 public struct PlacedText: Sendable, Equatable {

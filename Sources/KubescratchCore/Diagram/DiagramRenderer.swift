@@ -157,9 +157,10 @@ public enum TextRenderer {
     static func code(_ style: CellStyle) -> String {
         switch style {
         case .plain: ""
+        case .emphasis: "\u{1B}[4m"
         case .border: "\u{1B}[90m"
-        case .title: "\u{1B}[1m"
-        case .arrow: "\u{1B}[36m"
+        case .title, .strong: "\u{1B}[1m"
+        case .arrow, .code: "\u{1B}[36m"
         case .dim: "\u{1B}[2m"
         case .healthy, .podRunning: "\u{1B}[32m"
         case .starting, .podPending: "\u{1B}[33m"

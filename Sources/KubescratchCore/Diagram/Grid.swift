@@ -1,6 +1,8 @@
 /// What a cell is drawing, so each renderer can colour it its own way.
 public enum CellStyle: UInt8, Sendable, Equatable {
     case plain, border, title, arrow, dim
+    /// Markdown's **strong**, *emphasis* and `code` in lesson text.
+    case strong, emphasis, code
     case healthy, starting, unhealthy, stopped, crashed
     case podRunning, podPending, podFailed
     /// Something new since the previous step: where the eye should go.
@@ -72,6 +74,22 @@ public struct Grid: Sendable, Equatable {
             self[x + offset, y] = Cell(character, style)
         }
         return characters.count
+    }
+
+    /// Writes a line whose characters may each have a style of their own.
+    @discardableResult
+    public mutating func write(_ line: StyledText, x: Int, y: Int, limit: Int? = nil) -> Int {
+        guard let styles = line.styles, styles.count == line.text.count else {
+            return write(line.text, x: x, y: y, style: line.style, limit: limit)
+        }
+        var column = x
+        let end = x + min(limit ?? (width - x), width - x)
+        for (character, style) in zip(line.text, styles) {
+            let used = write(String(character), x: column, y: y, style: style, limit: end - column)
+            guard used > 0 else { break }
+            column += used
+        }
+        return column - x
     }
 
     static func asciiOnly(_ text: String) -> String {

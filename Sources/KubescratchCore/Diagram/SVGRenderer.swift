@@ -69,7 +69,7 @@ public enum SVGRenderer {
         if let background {
             out += "<rect x=\"\(format(x - 3))\" y=\"\(format(Double(p.y) * cellHeight + 2))\" width=\"\(format(Double(text.text.count) * cellWidth + 6))\" height=\"\(format(cellHeight - 4))\" fill=\"\(background)\"/>\n"
         }
-        let weight = text.style == .title || text.style == .new ? " font-weight=\"bold\"" : ""
+        let weight = text.style == .title || text.style == .new || text.style == .strong ? " font-weight=\"bold\"" : ""
         return out + "<text x=\"\(format(x))\" y=\"\(format(y))\" fill=\"\(color(text.style))\"\(weight)>\(escape(text.text))</text>\n"
     }
 
@@ -79,9 +79,9 @@ public enum SVGRenderer {
         case .starting, .podPending: "#a16207"
         case .unhealthy, .podFailed, .crashed: "#b91c1c"
         case .stopped, .dim: "#64748b"
-        case .arrow: "#0e7490"
+        case .arrow, .code: "#0e7490"
         case .new: "#b45309"
-        case .plain, .border, .title: "#0f172a"
+        case .plain, .border, .title, .strong, .emphasis: "#0f172a"
         }
     }
 

@@ -28,11 +28,12 @@ public struct ScreenInput: Sendable {
     public var now: Date
     public var ascii: Bool
     /// The lesson's version notes aside: shown dimmed, or folded into one line (the v key).
-    public var showVersionNotes: Bool
+    /// The asides shown unfolded (the others are one line saying which key shows them).
+    public var shownAsides: Set<Aside>
 
     public init(session: TutorialSession, lessonText: String, stageTitle: String, diagram: DiagramModel?, width: Int, height: Int,
                 mode: ScreenMode = .tutorial, lessonScroll: Int = 0, selected: ComponentID? = nil, inspector: [String]? = nil,
-                inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, showVersionNotes: Bool = true) {
+                inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, shownAsides: Set<Aside> = Aside.shownAtFirst) {
         self.session = session
         self.lessonText = lessonText
         self.stageTitle = stageTitle
@@ -46,7 +47,7 @@ public struct ScreenInput: Sendable {
         self.inspectorTitle = inspectorTitle
         self.now = now
         self.ascii = ascii
-        self.showVersionNotes = showVersionNotes
+        self.shownAsides = shownAsides
     }
 }
 
@@ -124,7 +125,7 @@ public enum ScreenComposer {
     static func drawLesson(_ input: ScreenInput, into grid: inout Grid, area: Rect) {
         frame(input.stageTitle, area, into: &grid)
         let width = area.width - 4
-        var lines = MarkdownLayout.lines(input.lessonText, width: width, showVersionNotes: input.showVersionNotes)
+        var lines = MarkdownLayout.lines(input.lessonText, width: width, shown: input.shownAsides)
         let session = input.session
         if let stage = session.currentStage {
             lines.append(StyledText("", .plain))
@@ -148,7 +149,7 @@ public enum ScreenComposer {
         let maxScroll = max(0, lines.count - room)
         let top = max(0, maxScroll - input.lessonScroll)
         for (index, line) in lines.dropFirst(top).prefix(room).enumerated() {
-            grid.write(line.text, x: area.x + 2, y: area.y + 1 + index, style: line.style, limit: width)
+            grid.write(line, x: area.x + 2, y: area.y + 1 + index, limit: width)
         }
     }
 
@@ -167,7 +168,7 @@ public enum ScreenComposer {
         let room = area.height - 2
         let visible = Array(body.suffix(max(0, room - header.count)))
         for (index, line) in (header + visible.map { StyledText($0, style(ofOutput: $0)) }).prefix(room).enumerated() {
-            grid.write(line.text, x: area.x + 2, y: area.y + 1 + index, style: line.style, limit: width)
+            grid.write(line, x: area.x + 2, y: area.y + 1 + index, limit: width)
         }
     }
 
@@ -225,7 +226,7 @@ public enum ScreenComposer {
             ("l / f / h", "the selected component's log, its command line and config, its health"),
             ("b", "break it: stop the selected component, or start it again"),
             ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
-            ("v", "hide or show the lesson's version notes (how other releases differ)"),
+            ("v / m", "hide or show the lesson's version notes (other releases) / machine notes (some machines' needs)"),
             ("Esc", "back to the output of the steps"),
             ("q", "quit at once; the node keeps running (`kubescratch` resumes, `kubescratch reset` removes it)"),
             ("?", "this help; any key closes it"),
@@ -262,57 +263,80 @@ public enum ScreenComposer {
     }
 }
 
-/// Markdown to styled, wrapped lines for the lesson pane: headings bold, code indented, lists and paragraphs wrapped.
+/// Markdown to styled, wrapped lines for the lesson pane: headings bold, code indented, lists and paragraphs wrapped,
+/// `code` and **strong** as terminal attributes, each aside dimmed under its heading or folded to one line.
 public enum MarkdownLayout {
-    public static func lines(_ markdown: String, width: Int, showVersionNotes: Bool = true) -> [StyledText] {
+    public static func lines(_ markdown: String, width: Int, shown asides: Set<Aside> = Aside.shownAtFirst) -> [StyledText] {
+        lines(MarkdownBlock.parse(markdown), width: width, shown: asides)
+    }
+
+    static func lines(_ blocks: [MarkdownBlock], width: Int, shown asides: Set<Aside>) -> [StyledText] {
         var out: [StyledText] = []
-        var inFence = false
-        var notes: [String]?
-        var paragraph = ""
-        func flush() {
-            guard !paragraph.isEmpty else { return }
-            let indent = paragraph.hasPrefix("- ") || paragraph.hasPrefix("* ") ? "  " : ""
-            for (index, line) in wrapWords(paragraph, width: width, hanging: indent).enumerated() {
-                out.append(StyledText(index == 0 && !indent.isEmpty ? "• " + line.dropFirst(2) : line, .plain))
-            }
-            paragraph = ""
-        }
-        for raw in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            // The version notes aside: dimmed under a heading, or one line saying how to show it.
-            if raw.trimmingCharacters(in: .whitespaces) == VersionNotes.fence { flush(); notes = []; continue }
-            if var collected = notes {
-                if raw.trimmingCharacters(in: .whitespaces) != "```" { collected.append(raw); notes = collected; continue }
-                notes = nil
-                let heading = showVersionNotes ? "\(VersionNotes.title) (other releases; v hides them)"
-                    : "\(VersionNotes.title) hidden: v shows how other releases differ"
-                out += wrapWords(heading, width: width, hanging: "").map { StyledText($0, .dim) }
-                if showVersionNotes {
-                    out += lines(collected.joined(separator: "\n"), width: width - 2).map { StyledText($0.text.isEmpty ? "" : "│ " + $0.text, .dim) }
-                }
-                continue
-            }
-            if raw.hasPrefix("```") { flush(); inFence.toggle(); continue }
-            if inFence { out.append(StyledText("    " + raw, .arrow)); continue }
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty {
-                flush()
+        for block in blocks {
+            switch block {
+            case .heading(let text):
+                out.append(StyledText(text, .title))
+            case .paragraph(let marker, let runs):
+                out += wrap(runs, width: width, bullet: marker == nil ? nil : marker!.first!.isNumber ? marker! : "• ")
+            case .code(let code):
+                out += code.map { StyledText("    " + $0, .arrow) }
+            case .blank:
                 if out.last?.text.isEmpty == false { out.append(StyledText("", .plain)) }
-                continue
+            case .aside(let aside, let inner):
+                let shown = asides.contains(aside)
+                let heading = shown ? "\(aside.title) (\(aside.about); \(aside.key) hides them)"
+                    : "\(aside.title) hidden: \(aside.key) shows \(aside.about)"
+                out += wrapWords(heading, width: width, hanging: "").map { StyledText($0, .dim) }
+                guard shown else { continue }
+                for line in lines(inner, width: width - 2, shown: asides) {
+                    guard !line.text.isEmpty else { out.append(StyledText("", .dim)); continue }
+                    let styles = (line.styles ?? Array(repeating: line.style, count: line.text.count)).map { $0 == .plain ? .dim : $0 }
+                    out.append(StyledText("│ " + line.text, .dim, styles: [.dim, .dim] + styles))
+                }
             }
-            if line.hasPrefix("#") {
-                flush()
-                out.append(StyledText(line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces), .title))
-                continue
-            }
-            if line.hasPrefix("- ") || line.hasPrefix("* ") || line.first?.isNumber == true && line.contains(". ") { flush() }
-            paragraph += (paragraph.isEmpty ? "" : " ") + plain(line)
         }
-        flush()
         return out
     }
 
-    static func plain(_ text: String) -> String {
-        text.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "`", with: "")
+    /// Words wrapped to `width`, each character keeping its inline style; a list item hangs under its bullet.
+    static func wrap(_ runs: [InlineRun], width: Int, bullet: String?) -> [StyledText] {
+        var words: [[(Character, CellStyle)]] = []
+        var word: [(Character, CellStyle)] = []
+        for run in runs {
+            let style: CellStyle = switch run.style {
+            case .plain: .plain
+            case .emphasis: .emphasis
+            case .strong: .strong
+            case .code: .code
+            }
+            for character in run.text {
+                if character == " " || character == "\n" {
+                    if !word.isEmpty { words.append(word); word = [] }
+                } else {
+                    word.append((character, style))
+                }
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        let hanging = bullet.map { String(repeating: " ", count: $0.count) } ?? ""
+        var lines: [[(Character, CellStyle)]] = []
+        var current: [(Character, CellStyle)] = bullet.map { $0.map { ($0, CellStyle.plain) } } ?? []
+        var fresh = true
+        for word in words {
+            if !fresh, current.count + 1 + word.count > width {
+                lines.append(current)
+                current = hanging.map { ($0, CellStyle.plain) }
+                fresh = true
+            }
+            if !fresh { current.append((" ", current.last?.1 == word.first?.1 ? word.first!.1 : .plain)) }
+            current += word
+            fresh = false
+        }
+        if !fresh { lines.append(current) }
+        return lines.map { line in
+            let styles = line.map(\.1)
+            return StyledText(String(line.map(\.0)), .plain, styles: styles.allSatisfy { $0 == .plain } ? nil : styles)
+        }
     }
 
     static func wrapWords(_ text: String, width: Int, hanging: String) -> [String] {
