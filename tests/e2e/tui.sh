@@ -35,6 +35,15 @@ stage2_steps=$(grep -c '^```step' <(sed '/^## Break it/,$d' lessons/2-apiserver.
 wait_for "Step 1/$stage1_steps"
 echo "  ok: the first lesson is on screen"
 for step in $(seq 1 "$stage1_steps"); do
+  if [ "$step" = 2 ]; then
+    # Step 2's text holds the machine notes, folded at first: m unfolds them, m folds them again.
+    wait_for "Machine notes hidden: m shows"
+    tmux -S "$sock" send-keys m
+    wait_for "CAP_SYS_RESOURCE"
+    tmux -S "$sock" send-keys m
+    wait_for "Machine notes hidden: m shows"
+    echo "  ok: m unfolds and folds the machine notes"
+  fi
   tmux -S "$sock" send-keys Enter
   if [ "$step" -lt "$stage1_steps" ]; then wait_for "step $((step + 1))/$stage1_steps" 120; else wait_for "End of stage 1" 120; fi
 done
