@@ -1,4 +1,6 @@
 #include "CNcurses.h"
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static int has_colour = 0;
 
@@ -50,6 +52,30 @@ void ks_put(int y, int x, const char *utf8, int pair, int bold, int reverse, int
 }
 
 void ks_clear(void) { erase(); }
+
+/* The shell-escape recipe of the ncurses FAQ: save the program's tty modes and leave curses for the real terminal. */
+void ks_suspend(void) {
+    def_prog_mode();
+    endwin();
+}
+
+/* Back from the real terminal: restore the modes, take a size that changed meanwhile, and repaint everything. */
+void ks_resume(void) {
+    reset_prog_mode();
+    struct winsize size;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 0 && (size.ws_row != LINES || size.ws_col != COLS)) {
+        resizeterm(size.ws_row, size.ws_col);
+    }
+    clearok(curscr, TRUE);
+    refresh();
+}
+
+int ks_key_left(void) { return KEY_LEFT; }
+int ks_key_right(void) { return KEY_RIGHT; }
+int ks_key_home(void) { return KEY_HOME; }
+int ks_key_end(void) { return KEY_END; }
+int ks_key_backspace(void) { return KEY_BACKSPACE; }
+int ks_key_dc(void) { return KEY_DC; }
 void ks_refresh(void) { refresh(); }
 int ks_key_resize(void) { return KEY_RESIZE; }
 int ks_key_up(void) { return KEY_UP; }

@@ -6,11 +6,11 @@ public struct Kubescratch: AsyncParsableCommand {
         commandName: "kubescratch",
         abstract: "Learn how Kubernetes works inside by building a single node from the real components, one at a time.",
         discussion: """
-            Five stages: the kubelet alone, the API server (with etcd), the scheduler, the controller manager, kube-proxy.
+            Six stages: the kubelet alone, the API server (with etcd), the scheduler, the controller manager, kube-proxy, a second node.
             Every component is the real upstream binary; everything kubescratch creates lives under its state folder
             (default /var/lib/kubescratch) and `kubescratch reset` removes all of it.
             """,
-        subcommands: [TutorialCommand.self, Run.self, StageCommand.self, Status.self, DiagramCommand.self, Break.self, DoctorCommand.self, SetupCommand.self, ResetCommand.self, Lessons.self],
+        subcommands: [TutorialCommand.self, Run.self, StageCommand.self, Status.self, DiagramCommand.self, Break.self, DoctorCommand.self, SetupCommand.self, ResetCommand.self, EnvCommand.self, Lessons.self],
         defaultSubcommand: TutorialCommand.self
     )
 

@@ -86,6 +86,9 @@ public struct Step: Sendable, Equatable, Identifiable {
     /// Words of the answer this step reveals to the Predict prompt before it (`answers: [CNI, bridge]`):
     /// `lessons check` warns when one of them appears in the lesson before that prompt.
     public var answers: [String] = []
+    /// Commands to try after this step (`try: [kubectl get nodes]`): the screen lists them and `t` puts each on the
+    /// command line for the learner to run or edit.
+    public var suggestions: [String] = []
 
     public enum Kind: Sendable, Equatable {
         case action(Action, expectFailure: String?)

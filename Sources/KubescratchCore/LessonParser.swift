@@ -242,7 +242,7 @@ public struct LessonParser: Sendable {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
                                       "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward",
-                                      "node", "taint", "from", "to", "for", "answers"] + Self.actionKeys)
+                                      "node", "taint", "from", "to", "for", "answers", "try"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -264,6 +264,12 @@ public struct LessonParser: Sendable {
         }
         var step = Step(id: id, title: title, kind: kind, timeoutSeconds: timeout, holdSeconds: hold, line: line)
         step.answers = try fields.stringList("answers").map(\.0)
+        step.suggestions = try fields.stringList("try").map { command, line throws(LessonError) in
+            if let problem = Suggestion.problem(command) {
+                throw LessonError(file: file, line: line, message: "try: '\(command)': \(problem)")
+            }
+            return command
+        }
         if let fastForward = try fields.optionalString("fast-forward") {
             guard fastForward == "skip" || fastForward == "wait" else {
                 throw LessonError(file: file, line: fields.line(of: "fast-forward"), message: "fast-forward must be skip or wait, not '\(fastForward)'")

@@ -29,6 +29,16 @@ public final class TerminalApp {
     /// (progress saved): run it next rather than drop it.
     var queued: SessionEvent?
     let ascii: Bool
+    /// The command line: the prompt while open, the last command run from it, its scroll, the suggestion cycle.
+    var prompt: PromptLine?
+    var commandRun: CommandRun?
+    var outputScroll = 0
+    var suggestionKey = ""
+    var suggestionIndex = 0
+    var notice: String?
+    var terminalWork: TerminalWork?
+    /// A command has the real terminal: Ctrl-C is its, not the tutorial's.
+    var terminalBusy = false
 
     public init(driver: SessionDriver, ascii: Bool) {
         self.driver = driver
@@ -45,7 +55,7 @@ public final class TerminalApp {
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
         interrupt.setEventHandler { [weak self] in
-            MainActor.assumeIsolated { self?.quit() }
+            MainActor.assumeIsolated { self?.interrupted() }
         }
         interrupt.resume()
         defer { interrupt.cancel(); signal(SIGINT, SIG_DFL) }
@@ -74,8 +84,26 @@ public final class TerminalApp {
                 handle(code, isKey: isKey)
                 dirty = true
             }
+            if let work = terminalWork {
+                terminalWork = nil
+                await runInTerminal(work)
+                dirty = true
+            }
             await Task.yield()
         }
+        // Nothing the learner started outlives the tutorial.
+        if let run = commandRun, run.ended == nil { run.interrupt() }
+    }
+
+    /// Ctrl-C stops the learner's command when one runs (shown or not), and is the command's own while it has the
+    /// terminal; otherwise it quits like q.
+    func interrupted() {
+        if terminalBusy { return }
+        if let run = commandRun, run.ended == nil {
+            run.interrupt()
+            return
+        }
+        quit()
     }
 
     func update(_ state: NodeState) {
@@ -103,7 +131,8 @@ public final class TerminalApp {
         return ScreenInput(session: session, lessonText: prose, stageTitle: lesson.map { "Stage \($0.stage ?? 0) — \($0.title)" } ?? "kubescratch",
                            diagram: diagram, width: width, height: height, mode: mode, lessonScroll: lessonScroll, selected: selected,
                            inspector: inspector?.lines(), inspectorTitle: inspector?.title, now: Date(), ascii: ascii,
-                           shownAsides: shownAsides)
+                           shownAsides: shownAsides, prompt: prompt, outputScroll: outputScroll,
+                           suggestion: inspector == nil ? nextSuggestion : nil, notice: notice)
     }
 
     func draw() {
@@ -183,6 +212,8 @@ public final class TerminalApp {
     func handle(_ code: Int32, isKey: Bool) {
         if isKey && code == ks_key_resize() { shown = nil; return }
         if mode == .help { mode = .tutorial; return }
+        notice = nil
+        if prompt != nil { handlePrompt(code, isKey: isKey); return }
         let session = driver.session
         if session.question != nil {
             // Only y says yes; n, Escape and any other key leave the node as it is. q still quits.
@@ -195,6 +226,9 @@ public final class TerminalApp {
         }
         if isKey {
             switch code {
+            // With a command's output shown, the pages scroll it; the arrows always scroll the lesson.
+            case ks_key_ppage() where commandRun != nil && inspector != nil: outputScroll += 10
+            case ks_key_npage() where commandRun != nil && inspector != nil: outputScroll = max(0, outputScroll - 10)
             case ks_key_ppage(), ks_key_up(): lessonScroll += code == ks_key_up() ? 1 : 10
             case ks_key_npage(), ks_key_down(): lessonScroll = max(0, lessonScroll - (code == ks_key_down() ? 1 : 10))
             case ks_key_enter(): send(.next)
@@ -213,6 +247,9 @@ public final class TerminalApp {
         case let key where Aside.allCases.contains { $0.key == key }:
             let aside = Aside.allCases.first { $0.key == key }!
             if shownAsides.remove(aside) == nil { shownAsides.insert(aside) }
+        case ":": openPrompt()
+        case "t": takeSuggestion()
+        case "!": terminalWork = .shell
         case "d": mode = mode == .diagram ? .tutorial : .diagram
         case "?": mode = .help
         case "q": quit()

@@ -17,6 +17,15 @@ int ks_cols(void);
 int ks_read_key(int timeout_ms, int *is_key);
 void ks_put(int y, int x, const char *utf8, int pair, int bold, int reverse, int underline);
 void ks_clear(void);
+/// Leaves curses for the real terminal (a command that needs it), and comes back, repainting at the current size.
+void ks_suspend(void);
+void ks_resume(void);
+int ks_key_left(void);
+int ks_key_right(void);
+int ks_key_home(void);
+int ks_key_end(void);
+int ks_key_backspace(void);
+int ks_key_dc(void);
 void ks_refresh(void);
 int ks_key_resize(void);
 int ks_key_up(void);

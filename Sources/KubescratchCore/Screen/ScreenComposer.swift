@@ -27,13 +27,22 @@ public struct ScreenInput: Sendable {
     public var inspectorTitle: String?
     public var now: Date
     public var ascii: Bool
-    /// The lesson's version notes aside: shown dimmed, or folded into one line (the v key).
     /// The asides shown unfolded (the others are one line saying which key shows them).
     public var shownAsides: Set<Aside>
+    /// The command line (`:`), open: drawn on the bottom row instead of the status bar.
+    public var prompt: PromptLine?
+    /// Lines the output pane is scrolled up from its end (a command's long output).
+    public var outputScroll = 0
+    /// The next suggested command of the step just run, and its place among them (`t` puts it on the prompt).
+    public var suggestion: (command: String, index: Int, count: Int)?
+    /// A one-line message of the screen's own (the command line's), shown like the session's.
+    public var notice: String?
 
     public init(session: TutorialSession, lessonText: String, stageTitle: String, diagram: DiagramModel?, width: Int, height: Int,
                 mode: ScreenMode = .tutorial, lessonScroll: Int = 0, selected: ComponentID? = nil, inspector: [String]? = nil,
-                inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, shownAsides: Set<Aside> = Aside.shownAtFirst) {
+                inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, shownAsides: Set<Aside> = Aside.shownAtFirst,
+                prompt: PromptLine? = nil, outputScroll: Int = 0, suggestion: (command: String, index: Int, count: Int)? = nil,
+                notice: String? = nil) {
         self.session = session
         self.lessonText = lessonText
         self.stageTitle = stageTitle
@@ -48,6 +57,10 @@ public struct ScreenInput: Sendable {
         self.now = now
         self.ascii = ascii
         self.shownAsides = shownAsides
+        self.prompt = prompt
+        self.outputScroll = outputScroll
+        self.suggestion = suggestion
+        self.notice = notice
     }
 }
 
@@ -56,7 +69,7 @@ public struct ScreenInput: Sendable {
 public enum ScreenComposer {
     public static let minimumWidth = 80
     public static let minimumHeight = 24
-    public static let keyHints = "Enter run · p back · 1-6 stage · r replay · d diagram · Tab select · ? help · q quit"
+    public static let keyHints = "Enter run · p back · 1-6 stage · r replay · : command · d diagram · Tab select · ? help · q quit"
 
     public static func compose(_ input: ScreenInput) -> Grid {
         var grid = Grid(width: max(1, input.width), height: max(1, input.height), ascii: input.ascii)
@@ -89,7 +102,11 @@ public enum ScreenComposer {
             }
         }
         if let question = input.session.question { drawDialog(question, into: &grid, area: body) }
-        drawStatus(input, into: &grid, y: input.height - 1)
+        if let prompt = input.prompt {
+            drawPrompt(prompt, into: &grid, y: input.height - 1)
+        } else {
+            drawStatus(input, into: &grid, y: input.height - 1)
+        }
         return grid
     }
 
@@ -163,17 +180,40 @@ public enum ScreenComposer {
         } else if case .moving(let stage, let since) = session.activity {
             header.append(StyledText("\(spinner(input.now, ascii: input.ascii)) bringing the node to the start of stage \(stage) — \(String(format: "%.1f", input.now.timeIntervalSince(since))) s", .starting))
         }
-        if let message = session.message { header.append(StyledText(message, .new)) }
-        let body = (input.inspector ?? session.output).flatMap { wrap($0, width: width) }
+        if let message = input.notice ?? session.message { header.append(StyledText(message, .new)) }
+        var body = (input.inspector ?? session.output).flatMap { wrap($0, width: width) }
+        if let suggestion = input.suggestion, input.inspector == nil {
+            body += ["", "try (t): \(suggestion.command)\(suggestion.count > 1 ? "  [\(suggestion.index + 1)/\(suggestion.count)]" : "")"]
+        }
         let room = area.height - 2
-        let visible = Array(body.suffix(max(0, room - header.count)))
+        let scroll = min(input.outputScroll, max(0, body.count - (room - header.count)))
+        let visible = Array(body.dropLast(scroll).suffix(max(0, room - header.count)))
         for (index, line) in (header + visible.map { StyledText($0, style(ofOutput: $0)) }).prefix(room).enumerated() {
             grid.write(line, x: area.x + 2, y: area.y + 1 + index, limit: width)
         }
     }
 
+    /// `:` and the line being typed, the cursor as a reverse-video cell, scrolled so the cursor stays in view; Tab's
+    /// candidates after it when there are several.
+    static func drawPrompt(_ prompt: PromptLine, into grid: inout Grid, y: Int) {
+        let room = grid.width - 2
+        let text = Array(prompt.line)
+        let first = max(0, prompt.cursor - room + 1)
+        let shown = String(text[first..<min(text.count, first + room)])
+        grid.write(":", x: 0, y: y, style: .title)
+        grid.write(shown, x: 1, y: y, style: .plain, limit: room)
+        let cursorX = 1 + prompt.cursor - first
+        let under = prompt.cursor < text.count ? text[prompt.cursor] : " "
+        grid[cursorX, y] = Cell(under, .new)
+        if !prompt.candidates.isEmpty, cursorX + 4 < grid.width {
+            grid.write("  " + prompt.candidates.prefix(12).joined(separator: "  "), x: max(cursorX + 1, 1 + text.count - first), y: y,
+                       style: .dim, limit: grid.width - cursorX - 2)
+        }
+    }
+
     static func style(ofOutput line: String) -> CellStyle {
         if line.hasPrefix("✓") { return .healthy }
+        if line.hasPrefix("try (t): ") { return .dim }
         if line.hasPrefix("✗") { return .unhealthy }
         if line.hasPrefix("$ ") { return .title }
         return .plain
@@ -227,6 +267,10 @@ public enum ScreenComposer {
             ("b", "break it: stop the selected component, or start it again"),
             ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
             ("v / m", "hide or show the lesson's version notes (other releases) / machine notes (some machines' needs)"),
+            (":", "a command line: kubectl, ctr, crictl, etcdctl … with this node's environment; output below"),
+            ("t", "put the step's next suggested command on the command line"),
+            ("!", "your shell with the same environment (exit returns here)"),
+            ("PgUp / PgDn", "with a command's output shown: scroll it"),
             ("Esc", "back to the output of the steps"),
             ("q", "quit at once; the node keeps running (`kubescratch` resumes, `kubescratch reset` removes it)"),
             ("?", "this help; any key closes it"),
