@@ -6,7 +6,7 @@ set -Eeuo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: sudo scripts/install.sh [--prefix DIR] [--no-setup] [--uninstall] [-- SETUP-OPTIONS...]
+Usage: scripts/install.sh [--prefix DIR] [--no-setup] [--uninstall] [-- SETUP-OPTIONS...]
 
   --prefix DIR   install under DIR (default /usr/local): DIR/bin/kubescratch, DIR/share/kubescratch/{lessons,assets},
                  completions in DIR/share/{bash-completion/completions,zsh/site-functions,fish/vendor_completions.d}
@@ -41,7 +41,12 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 clock() { date +%s; }
 took() { echo "$(( $(clock) - $1 )) s"; }
 
-[ "$(id -u)" = 0 ] || die "run it as root (it installs packages and writes to $prefix): sudo scripts/install.sh"
+if [ "$(id -u)" != 0 ]; then
+  # Written without sudo in the README, so it works as written from a root shell too: a user gets it through sudo.
+  command -v sudo >/dev/null || die "run it as root (it installs packages and writes to $prefix): this user has no sudo; from a root shell (su -): scripts/install.sh"
+  echo "install.sh: installing needs root (packages, $prefix): running it with sudo"
+  exec sudo -- "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 clone=$PWD
 [ -f Package.swift ] && [ -d lessons ] && [ -d assets ] || die "run it from a kubescratch clone (no Package.swift, lessons/ or assets/ beside scripts/)"
@@ -175,4 +180,4 @@ fi
 
 say "done in $(took "$total_start") ($(IFS=';'; echo "${timings[*]}" | sed 's/;/, /g'))"
 case ":$PATH:" in *":$prefix/bin:"*) ;; *) echo "    note: $prefix/bin is not in your PATH" ;; esac
-echo "    Next: sudo kubescratch   (the full-screen tutorial; \`sudo kubescratch run\` for plain text)"
+echo "    Next: kubescratch   (the full-screen tutorial; \`kubescratch run\` for plain text)"

@@ -73,13 +73,22 @@ extension ImageSource: ExpressibleByArgument {}
 extension BinarySource: ExpressibleByArgument {}
 
 enum Setup {
+    /// Root, or the same command again through sudo when this user has it (the README's commands are written without
+    /// sudo, so they work as written from a root shell and from a user account); else how to run it as root.
     static func requireRoot(_ what: String) throws {
-        guard geteuid() == 0 else {
-            throw UserFacingError("""
-                kubescratch \(what) must run as root: it starts containerd and the kubelet, which create network devices, \
-                mounts and iptables rules. Run it again with sudo.
-                """)
+        guard geteuid() != 0 else { return }
+        let why = "it starts containerd and the kubelet, which create network devices, mounts and iptables rules"
+        if let sudo = Shell().which("sudo"), let program = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            FileHandle.standardError.write(Data("kubescratch \(what) needs root (\(why)): running it with sudo\n".utf8))
+            // sudo resets the environment: our own variables are passed on through env.
+            let ours = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("KUBESCRATCH_") }.map { "\($0.key)=\($0.value)" }.sorted()
+            let argv = [sudo, "--", "/usr/bin/env"] + ours + [program] + CommandLine.arguments.dropFirst()
+            withCStrings(argv) { pointers in _ = execv(sudo, pointers) }
         }
+        throw UserFacingError("""
+            kubescratch \(what) must run as root: \(why). This user has no sudo: run it from a root shell (su -), \
+            as `kubescratch \(CommandLine.arguments.dropFirst().joined(separator: " "))`.
+            """)
     }
 
     /// A folder shipped with kubescratch (lessons/, assets/): the flag or variable, else beside the program or
@@ -152,13 +161,13 @@ enum Setup {
 
             Get them with one command, then start again:
 
-                sudo kubescratch setup        the current release, checked against its published checksums
+                kubescratch setup             the current release, checked against its published checksums
                                               (offline on Debian 12: builds v1.20.2 from Debian's source package)
-                sudo kubescratch
+                kubescratch
 
             Other ways: `setup --mirror URL` (a mirror of the release hosts), `setup --from DIR` (files you copied here),
-            `setup --source debian` (build from source), or your own build with `sudo kubescratch --bin-dir DIR`.
-            `sudo kubescratch doctor` says what else this machine needs.
+            `setup --source debian` (build from source), or your own build with `kubescratch --bin-dir DIR`.
+            `kubescratch doctor` says what else this machine needs.
             """)
     }
 

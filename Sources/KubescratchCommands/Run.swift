@@ -94,7 +94,7 @@ enum Session {
         let context = driver.tutorial.engine.context
         if diagram { driver.afterStage = printDiagram(driver.tutorial) }
         say("kubescratch: node \(context.facts.nodeName) (\(context.facts.nodeIP)), Kubernetes \(context.facts.kubernetes), containerd \(context.facts.containerd), etcd \(context.facts.etcd), cgroup v\(context.facts.cgroupVersion)")
-        say("state in \(context.layout.root); to look around in another terminal: export KUBECONFIG=\(context.layout.adminKubeconfig)")
+        say("state in \(context.layout.root); to look around in another terminal, as root: eval \"$(kubescratch env)\" (kubectl, ctr, etcdctl on this node)")
 
         let interactive = !yes && isatty(0) == 1
         let pause: @Sendable (Step) async -> Void = { _ in
@@ -119,7 +119,7 @@ enum Session {
             let crash = failure.crash!
             throw UserFacingError("""
                 \(failure)
-                What to do: `sudo kubescratch run` starts \(crash.component.name) again, takes stage \(failure.stage) back to its start \
+                What to do: `kubescratch run` starts \(crash.component.name) again, takes stage \(failure.stage) back to its start \
                 and runs it; the whole log: less \(crash.logFile)
                 """)
         } catch let stuck as TutorialError {

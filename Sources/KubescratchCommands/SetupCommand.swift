@@ -152,9 +152,9 @@ struct SetupCommand: AsyncParsableCommand {
         // Later commands find setup's folder by themselves when they read the same cache (root's).
         let found = binDir == nil && self.cache == nil && getuid() == 0
         let flag = found ? "" : " --bin-dir \(bin)"
-        say("installed in \(bin). Next: sudo kubescratch doctor\(flag), then sudo kubescratch\(flag)")
+        say("installed in \(bin). Next: kubescratch doctor\(flag), then kubescratch\(flag)")
         if getuid() != 0 {
-            say("note: these files belong to you, and kubescratch runs them as root; `sudo kubescratch setup` keeps them root's")
+            say("note: these files belong to you, and kubescratch runs them as root; `kubescratch setup` run as root keeps them root's")
         }
     }
 
@@ -180,9 +180,8 @@ struct SetupCommand: AsyncParsableCommand {
         if let requested, requested != source.kubernetes {
             throw UserFacingError("\(source.title)'s source package holds Kubernetes \(source.kubernetes), not \(requested): drop --kubernetes, or get \(requested) with --mirror URL or --from DIR")
         }
-        guard geteuid() == 0 else {
-            throw UserFacingError("building from source installs packages with apt: run setup with sudo")
-        }
+        // It installs packages with apt.
+        try Setup.requireRoot("setup --source")
         let plan = SourceBuildPlan(source: source, cache: cache)
         let display = SourceBuildDisplay(enabled: isatty(1) == 1)
         let builder = SourceBuilder(plan: plan, tell: display.show)

@@ -32,6 +32,6 @@ struct TutorialCommand: AsyncParsableCommand {
         say("kubescratch: getting the node ready…")
         try await driver.resume()
         await TerminalApp(driver: driver, ascii: !Terminal.localeIsUTF8).run()
-        say("The node keeps running: `sudo kubescratch` resumes where you were, `sudo kubescratch reset` removes everything.")
+        say("The node keeps running: `kubescratch` resumes where you were, `kubescratch reset` removes everything.")
     }
 }

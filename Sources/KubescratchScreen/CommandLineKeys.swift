@@ -161,12 +161,16 @@ extension TerminalApp {
         }
     }
 
-    /// The step just run offers its `try:` commands; at a stage's end, its last step's.
+    /// The step just run offers its `try:` commands: at a stage's end its last step's, and before a stage's first
+    /// step the previous stage's last (what the learner just finished).
     var suggestions: [String] {
         let session = driver.session
-        guard let stage = driver.tutorial.book.stage(session.position.stage), session.position.step > 0 else { return [] }
-        let index = min(session.position.step, stage.steps.count) - 1
-        return stage.steps[index].suggestions
+        let book = driver.tutorial.book
+        if session.position.step == 0 {
+            return book.stage(session.position.stage - 1)?.steps.last?.suggestions ?? []
+        }
+        guard let stage = book.stage(session.position.stage) else { return [] }
+        return stage.steps[min(session.position.step, stage.steps.count) - 1].suggestions
     }
 
     /// `t`: the next suggestion onto the prompt, for the learner to run (Enter) or edit.

@@ -29,10 +29,10 @@ empty=$(mktemp -d)
 if KUBESCRATCH_BIN_DIR=$empty PATH=/usr/sbin:/usr/bin:/sbin:/bin "${ks[@]}" run --through 1 --yes --plain >"$empty.out" 2>&1; then
   echo "e2e: run without any Kubernetes binary succeeded"; false
 fi
-grep -q "kubescratch has no Kubernetes binaries yet" "$empty.out" && grep -q "sudo kubescratch setup" "$empty.out" \
+grep -q "kubescratch has no Kubernetes binaries yet" "$empty.out" && grep -q "  kubescratch setup " "$empty.out" \
   || { cat "$empty.out"; echo "e2e: no binaries, but not the one screen that says what to run"; false; }
 rm -rf "$empty" "$empty.out"
-echo "  ok: no binaries: the message names sudo kubescratch setup"
+echo "  ok: no binaries: the message names kubescratch setup"
 
 echo "== e2e: setup from a release-shaped mirror on 127.0.0.1"
 bash tests/e2e/setup_mirror.sh
@@ -120,6 +120,12 @@ assert report["completedStage"] == 5, report["completedStage"]
 bad = [c for c in report["components"] if c["state"] != "running" or not c["healthy"]]
 assert not bad, bad
 print("  ok: status says all 7 components running and healthy")'
+pass
+
+echo "== e2e: the tutorial's command line and kubescratch env (tmux, at the end of stage 5)"
+start=$(date +%s%N)
+bash tests/e2e/command_line.sh
+timings+=("the command line in the terminal UI: $(seconds_since "$start") s")
 pass
 
 echo "== e2e: break it: without the scheduler a new pod stays Pending; with it again, it is bound"
