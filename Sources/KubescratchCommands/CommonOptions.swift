@@ -80,8 +80,10 @@ enum Setup {
         let why = "it starts containerd and the kubelet, which create network devices, mounts and iptables rules"
         if let sudo = Shell().which("sudo"), let program = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             FileHandle.standardError.write(Data("kubescratch \(what) needs root (\(why)): running it with sudo\n".utf8))
-            // sudo resets the environment: our own variables are passed on through env.
-            let ours = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("KUBESCRATCH_") }.map { "\($0.key)=\($0.value)" }.sorted()
+            // sudo resets the environment: our own variables and the terminal's (locale, colours) go on through env.
+            let terminal: Set<String> = ["LANG", "LC_ALL", "LC_CTYPE", "TERM", "COLORTERM", "NO_COLOR", "SHELL"]
+            let ours = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("KUBESCRATCH_") || terminal.contains($0.key) }
+                .map { "\($0.key)=\($0.value)" }.sorted()
             let argv = [sudo, "--", "/usr/bin/env"] + ours + [program] + CommandLine.arguments.dropFirst()
             withCStrings(argv) { pointers in _ = execv(sudo, pointers) }
         }
