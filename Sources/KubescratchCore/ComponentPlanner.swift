@@ -359,6 +359,16 @@ public struct ComponentPlanner: Sendable {
             "--requestheader-username-headers=X-Remote-User",
             "--proxy-client-cert-file=\(pki.cert("front-proxy-client"))",
             "--proxy-client-key-file=\(pki.key("front-proxy-client"))",
+            // Every call, as it happens, for the traffic view: the log backend, in the state folder. A file, not
+            // standard output, which would mix with klog's lines in the component's log. Its mode defaults to
+            // blocking (each event written before the answer: no delay), unlike a webhook backend's batches of up to
+            // 30 s. Bounded: 20 MB, then one rotated file. The flags are the same in v1.20 and current releases
+            // (staging/src/k8s.io/apiserver/pkg/server/options/audit.go).
+            "--audit-policy-file=\(layout.auditPolicy)",
+            "--audit-log-path=\(layout.auditLog)",
+            "--audit-log-format=json",
+            "--audit-log-maxsize=20",
+            "--audit-log-maxbackup=1",
             "--v=2",
         ]
         return ComponentPlan(
@@ -366,12 +376,31 @@ public struct ComponentPlanner: Sendable {
             executable: binaries.path(.kubeAPIServer),
             arguments: args,
             environment: environment(),
-            files: [],
+            files: [PlannedFile(path: layout.auditPolicy, contents: auditPolicy())],
             health: .https(url: "https://127.0.0.1:\(network.apiServerPort)/readyz", caFile: pki.cert("ca")),
             startTimeoutSeconds: 90,
             talksTo: [.etcd, .kubelet],
             ports: [network.apiServerPort]
         )
+    }
+
+    /// Metadata of every call (who, verb, object, answer), never bodies; a watch logged when it opens and when it
+    /// ends, the rest when answered (RequestReceived omitted). Left out: health probes, and kubescratch's own
+    /// diagram, which watches the node as `kubescratch:observer` and is not part of what the lesson shows.
+    /// audit.k8s.io/v1 Policy, the same in v1.20 and current releases (staging/src/k8s.io/apiserver/pkg/apis/audit/v1).
+    public func auditPolicy() -> String {
+        """
+        apiVersion: audit.k8s.io/v1
+        kind: Policy
+        omitStages: ["RequestReceived"]
+        rules:
+          - level: None
+            users: ["\(ClusterPKI.observerUser)"]
+          - level: None
+            nonResourceURLs: ["/healthz*", "/livez*", "/readyz*"]
+          - level: Metadata
+
+        """
     }
 
     // MARK: kube-scheduler

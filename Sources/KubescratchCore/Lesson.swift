@@ -206,6 +206,10 @@ public enum Check: Sendable, Equatable {
     case podReaches(selector: String, from: String, to: String, reaches: Bool)
     /// From inside a Ready pod, a request to a Service's ClusterIP answers 200: the way other pods use a Service.
     case podReachesService(selector: String, service: String)
+    /// The API server's audit log holds, since the stage began, a call from `client` (kubelet, kubelet@node-2,
+    /// scheduler, ctrl-manager, a controller's name, kube-proxy, you) with `verb` on `resource` (`pods/binding`),
+    /// on the object `name` when given (a prefix, for generated names). `present: false`: none.
+    case apiCall(client: String, verb: String, resource: String, name: String?, present: Bool)
 }
 
 public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {

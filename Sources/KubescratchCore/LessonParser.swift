@@ -242,7 +242,7 @@ public struct LessonParser: Sendable {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
                                       "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward",
-                                      "node", "taint", "from", "to", "for", "answers", "try"] + Self.actionKeys)
+                                      "node", "taint", "from", "to", "for", "answers", "try", "client", "verb", "resource", "name"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -378,7 +378,7 @@ public struct LessonParser: Sendable {
     static let checkNames = ["healthy", "pod-running", "pod-unscheduled", "pod-bound", "pods-gone", "pod-gone", "node-registered", "node-ready",
                              "mirror-pod", "replica-sets", "deployment-ready", "http-answers", "no-answer", "container-restarted",
                              "proxy-rules", "proxy-rules-gone", "node-not-ready", "node-tainted", "node-untainted", "pods-on-node",
-                             "pods-spread", "pod-reaches", "pod-cannot-reach"]
+                             "pods-spread", "pod-reaches", "pod-cannot-reach", "api-call", "no-api-call"]
 
     func check(_ fields: Fields, id: String) throws(LessonError) -> Check {
         let name = try fields.requiredString("check")
@@ -404,6 +404,10 @@ public struct LessonParser: Sendable {
         case "pod-reaches", "pod-cannot-reach":
             return .podReaches(selector: try fields.requiredString("selector"), from: try fields.requiredString("from"),
                                to: try fields.requiredString("to"), reaches: name == "pod-reaches")
+        case "api-call", "no-api-call":
+            return .apiCall(client: try fields.requiredString("client"), verb: try fields.requiredString("verb"),
+                            resource: try fields.requiredString("resource"), name: try fields.optionalString("name"),
+                            present: name == "api-call")
         case "mirror-pod": return .mirrorPod(try fields.requiredString("pod"))
         case "replica-sets": return .replicaSets(deployment: try fields.requiredString("deployment"), count: try fields.requiredInt("count"))
         case "deployment-ready":

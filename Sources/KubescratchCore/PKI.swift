@@ -41,6 +41,7 @@ public struct CertificateSpec: Sendable, Equatable {
 
 /// The cluster's certificates, as kubeadm would make them (docs/components.md §6).
 public enum ClusterPKI {
+    public static let observerUser = "kubescratch:observer"
     public static let certificateAuthorities = ["ca": "kubescratch-ca", "front-proxy-ca": "kubescratch-front-proxy-ca"]
 
     public static func specs(facts: NodeFacts, network: ClusterNetwork) -> [CertificateSpec] {
@@ -55,6 +56,8 @@ public enum ClusterPKI {
                             organizations: ["system:masters"], usage: .client),
             CertificateSpec(name: "front-proxy-client", commonName: "front-proxy-client", usage: .client, signer: "front-proxy-ca"),
             CertificateSpec(name: "admin", commonName: "admin", organizations: ["system:masters"], usage: .client, kubeconfig: "admin"),
+            // kubescratch's diagram reads the node as its own user, so the traffic view can leave its calls out.
+            CertificateSpec(name: "kubescratch-observer", commonName: observerUser, organizations: ["system:masters"], usage: .client),
             // The Node authorizer recognises a kubelet only by this exact name and group.
             CertificateSpec(name: "kubelet-client", commonName: "system:node:\(node)", organizations: ["system:nodes"],
                             usage: .client, kubeconfig: "kubelet"),

@@ -34,5 +34,8 @@ public struct StateLayout: Sendable, Equatable {
     public func log(_ component: ComponentID) -> String { logs + "/\(component.name).log" }
     public func kubeconfig(_ name: String) -> String { kubeconfigs + "/\(name).kubeconfig" }
     public var adminKubeconfig: String { kubeconfig("admin") }
+    /// The API server's audit policy and log: who called it, with which verb, on what (the traffic view).
+    public var auditPolicy: String { config + "/audit-policy.yaml" }
+    public var auditLog: String { logs + "/audit.log" }
     public func record(_ component: ComponentID) -> String { supervisorRecords + "/\(component.name).json" }
 }

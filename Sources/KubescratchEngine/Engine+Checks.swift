@@ -74,6 +74,8 @@ extension Engine {
             return "kubectl exec <a pod labelled \(selector) on \(nodeName(from))> -- sh -c 'printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | busybox nc -w 2 <IP of one on \(nodeName(to))> 80'"
         case .podReachesService(let selector, let service):
             return "kubectl exec <a pod labelled \(selector)> -- sh -c 'printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | busybox nc -w 2 <ClusterIP of \(service)> <port>'"
+        case .apiCall(let client, let verb, let resource, _, _):
+            return "kubescratch traffic --client \(client) | grep '\(verb) \(resource)'   # the API server's audit log"
         }
     }
 
@@ -218,7 +220,27 @@ extension Engine {
             return try await observeReach(selector, from: from, to: to, reaches: reaches)
         case .podReachesService(let selector, let service):
             return try await observeReachService(selector, service: service)
+        case .apiCall(let client, let verb, let resource, let name, let present):
+            return observeCalls(client: client, verb: verb, resource: resource, name: name, present: present)
         }
+    }
+
+    /// Read from the audit log since the stage began: what the learner saw on the arrows and in the API calls pane.
+    func observeCalls(client: String, verb: String, resource: String, name: String?, present: Bool) -> Observation {
+        let log = TrafficLog(secondNodeAddress: SecondNodeNetwork(cluster: context.network).nodeAddress)
+        let since = stageStarted ?? .distantPast
+        let theirs = AuditTail.history(of: layout.auditLog, containing: present ? ["\"verb\":\"\(verb)\""] : []).filter { $0.time >= since && log.client(of: $0).matches(client) }
+        let matching = theirs.filter { call in
+            call.verb == verb && call.resource == resource && (name.map { call.name?.hasPrefix($0) == true } ?? true)
+        }
+        let what = "\(verb) \(resource)\(name.map { " \($0)" } ?? "")"
+        guard let last = matching.last else {
+            let heard = Array(Set(theirs.map(\.action))).sorted().prefix(4).joined(separator: ", ")
+            return Observation(holds: !present, detail: "no \(what) from \(client) since the stage began"
+                               + (theirs.isEmpty ? " (no call from it at all)" : " (it did: \(heard))"))
+        }
+        let whom = log.client(of: last).name
+        return Observation(holds: present, detail: "\(whom): \(matching.count == 1 ? "" : "\(matching.count)× ")\(last.action) \(last.object) → \(last.code)")
     }
 
     /// The URL for an HTTP check. Refuses any address outside our pod subnet, loopback and the node's own.

@@ -93,9 +93,18 @@ public final class Engine: @unchecked Sendable {
     /// then killed is one.
     private let deadAtStart: [ComponentID: Int32]
 
+    /// When the stage (or break-it section) being run began, whichever loop runs it: the API calls a check reads
+    /// are those made since.
+    private let stageClock = StageClock()
+    var stageStarted: Date? { stageClock.started }
+
     public init(context: EngineContext, emit: @escaping @Sendable (EngineEvent) -> Void) {
         self.context = context
-        self.emit = emit
+        let clock = stageClock
+        self.emit = { event in
+            if case .stageStarted = event { clock.mark() }
+            emit(event)
+        }
         var dead: [ComponentID: Int32] = [:]
         for component in ComponentID.allCases {
             if let record = context.supervisor.record(component), !context.supervisor.isAlive(record) { dead[component] = record.pid }
@@ -454,4 +463,11 @@ public enum EngineError: Error, CustomStringConvertible {
         case .missingAsset(let path): "missing manifest \(path): is the assets/ folder complete?"
         }
     }
+}
+
+final class StageClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date: Date?
+    var started: Date? { lock.withLock { date } }
+    func mark() { lock.withLock { date = Date() } }
 }

@@ -10,16 +10,21 @@ public struct NodeObserver: Sendable {
     public let context: EngineContext
     /// Components that should exist at this point of the tutorial: shown as stopped when they are not running.
     public let expected: [ComponentID]
+    /// The API server's calls, from its audit log: the arrows' labels and the pane.
+    public let traffic: TrafficFeed?
 
-    public init(context: EngineContext, expected: [ComponentID]) {
+    public init(context: EngineContext, expected: [ComponentID], traffic: TrafficFeed? = nil) {
         self.context = context
         self.expected = expected
+        self.traffic = traffic
     }
 
     var apiBase: String { "https://127.0.0.1:\(context.network.apiServerPort)" }
     var adminTrust: TLSTrust {
         let pki = PKIFiles(layout: context.layout)
-        return .clusterCAWithClient(caFile: pki.cert("ca"), certFile: pki.cert("admin"), keyFile: pki.key("admin"))
+        // Its own user, which the audit policy leaves out; a node made before it existed has only admin's.
+        let user = FileManager.default.fileExists(atPath: pki.cert("kubescratch-observer")) ? "kubescratch-observer" : "admin"
+        return .clusterCAWithClient(caFile: pki.cert("ca"), certFile: pki.cert(user), keyFile: pki.key(user))
     }
 
     /// One component as the supervisor and its health endpoint see it; nil when it is neither running nor expected.
@@ -44,6 +49,10 @@ public struct NodeObserver: Sendable {
         let kubeletMode = context.supervisor.record(.kubelet)?.kubeletMode
         var state = NodeState(nodeName: context.facts.nodeName, nodeIP: context.facts.nodeIP, components: components, kubeletMode: kubeletMode)
         state.secondNode = await secondNode()
+        if let traffic {
+            state.traffic = traffic.refresh().log
+            state.trafficTime = Date()
+        }
         if components.contains(where: { $0.id == .kubeAPIServer && $0.health == .healthy }) {
             if let pods: KubeList<Pod> = await get("/api/v1/namespaces/default/pods"),
                let sets: KubeList<ReplicaSet> = await get("/apis/apps/v1/namespaces/default/replicasets") {

@@ -39,12 +39,22 @@ public final class TerminalApp {
     var terminalWork: TerminalWork?
     /// A command has the real terminal: Ctrl-C is its, not the tutorial's.
     var terminalBusy = false
+    /// The API server's calls, followed in its audit log; the node as last observed, which they annotate.
+    let trafficFeed: TrafficFeed
+    var traffic: TrafficLog
+    var nodeState: NodeState?
+    var lastTrafficLook = Date.distantPast
+    /// Below 140 columns the calls take the output pane's place on a key (a).
+    var showCalls = false
 
     public init(driver: SessionDriver, ascii: Bool) {
         self.driver = driver
         self.ascii = ascii
         let context = driver.tutorial.engine.context
-        self.observer = { NodeObserver(context: context, expected: $0) }
+        let feed = TrafficFeed(layout: context.layout, network: context.network)
+        self.observer = { NodeObserver(context: context, expected: $0, traffic: feed) }
+        trafficFeed = feed
+        traffic = feed.refresh().log
     }
 
     /// Runs until the learner quits (q or Ctrl-C); the node is kept either way.
@@ -73,6 +83,7 @@ public final class TerminalApp {
 
         while running {
             let busy = driver.session.isBusy
+            lookAtTraffic()
             if dirty || busy || busyAtLastCompose || inspector != nil || Date().timeIntervalSince(lastCompose) >= 1 {
                 draw()
                 dirty = false
@@ -107,10 +118,34 @@ public final class TerminalApp {
     }
 
     func update(_ state: NodeState) {
-        let fresh = DiagramModel(state: state)
-        if diagram == nil { baseline = fresh }
+        nodeState = state
+        if let fresh = state.traffic { traffic = fresh }
+        if diagram == nil { baseline = DiagramModel(state: state) }
+        rebuildDiagram()
+    }
+
+    /// The node with its latest calls, judged from now (an arrow's label window, a write's second of brightness).
+    func rebuildDiagram() {
+        guard var state = nodeState else { return }
+        state.traffic = traffic
+        state.trafficTime = Date()
         diagram = DiagramModel(state: state, previous: baseline)
         dirty = true
+    }
+
+    /// Four looks a second at the audit log (a call is on screen well within a second); the arrows are judged again
+    /// every second even without news, so a label and a highlight fade when their time is up.
+    func lookAtTraffic() {
+        let now = Date()
+        guard now.timeIntervalSince(lastTrafficLook) >= 0.25 else { return }
+        let (fresh, changed) = trafficFeed.refresh()
+        if changed {
+            traffic = fresh
+            rebuildDiagram()
+        } else if now.timeIntervalSince(lastCompose) >= 1 {
+            rebuildDiagram()
+        }
+        lastTrafficLook = now
     }
 
     func readKey(timeout: Int32) -> (Int32?, Bool) {
@@ -132,7 +167,8 @@ public final class TerminalApp {
                            diagram: diagram, width: width, height: height, mode: mode, lessonScroll: lessonScroll, selected: selected,
                            inspector: inspector?.lines(), inspectorTitle: inspector?.title, now: Date(), ascii: ascii,
                            shownAsides: shownAsides, prompt: prompt, outputScroll: outputScroll,
-                           suggestion: inspector == nil ? nextSuggestion : nil, notice: notice)
+                           suggestion: inspector == nil ? nextSuggestion : nil, notice: notice,
+                           traffic: traffic, showCalls: showCalls)
     }
 
     func draw() {
@@ -247,6 +283,7 @@ public final class TerminalApp {
         case let key where Aside.allCases.contains { $0.key == key }:
             let aside = Aside.allCases.first { $0.key == key }!
             if shownAsides.remove(aside) == nil { shownAsides.insert(aside) }
+        case "a": showCalls.toggle()
         case ":": openPrompt()
         case "t": takeSuggestion()
         case "!": terminalWork = .shell

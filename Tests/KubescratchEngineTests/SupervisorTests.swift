@@ -37,7 +37,8 @@ import Testing
         let record = try supervisor.start(standIn("trap '' TERM; echo trapped; sleep 30 & wait; sleep 30"), kubeletMode: nil)
         // Under load (the whole suite runs in parallel) the shell may not have set its trap 200 ms later: wait for it.
         let deadline = Date().addingTimeInterval(10)
-        while !supervisor.logTail(.etcd, lines: 5).contains("trapped"), Date() < deadline {
+        // A line of its own: the supervisor's header line in the log quotes the whole script, "trapped" included.
+        while !supervisor.logTail(.etcd, lines: 5).split(separator: "\n").contains("trapped"), Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
         let started = Date()

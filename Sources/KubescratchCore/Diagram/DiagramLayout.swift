@@ -68,6 +68,10 @@ public struct PlacedArrow: Sendable, Equatable {
     public var head: Direction
     public var label: PlacedText?
     public var isNew: Bool
+    /// Into the API server: its source's recent calls, to be written beside it (see `labelCalls`).
+    public var calls: String? = nil
+    public var writing = false
+    public var failing = false
     /// The placed boxes it joins (ids in `DiagramLayout.boxes`): tells node-2's kubelet from the first node's.
     public var sourceBox: String = ""
     public var targetBox: String = ""
@@ -157,7 +161,8 @@ public enum DiagramLayoutEngine {
         let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1)),
                              title: model.nodeTitle, titleStyle: .title, lines: [])
         let texts = placeBelow(below, from: node.rect.maxY + 1, width: width, height: height, legend: legendFits ? legend(ascii: ascii) : nil)
-        let arrows = placeArrows(model.arrows, boxes: boxes, id: { $0.rawValue }, rows: agents.rows, busY: agents.busY)
+        var arrows = placeArrows(model.arrows, boxes: boxes, id: { $0.rawValue }, rows: agents.rows, busY: agents.busY)
+        labelCalls(&arrows, boxes: boxes + [node], ascii: ascii)
         return DiagramLayout(width: width, height: height, node: node, boxes: boxes, arrows: arrows, texts: texts)
     }
 
@@ -273,12 +278,72 @@ public enum DiagramLayoutEngine {
             placed.sourceBox = from.id
             placed.targetBox = to.id
             placed.isNew = connection.isNew
+            placed.calls = connection.calls
+            placed.writing = connection.writing
+            placed.failing = connection.failing
             if let label = connection.label, connection.to == .containerd, let last = placed.path.last {
                 placed.label = PlacedText(at: Point(last.x + 2, last.y), text: StyledText(label, connection.isNew ? .new : .arrow), limit: label.count)
             }
             arrows.append(placed)
         }
         return arrows
+    }
+
+    /// Each arrow into the API server gets its source's recent calls written beside it, in the free cells next to
+    /// where it leaves its box: right of an arrow that rises from below, left of one that comes down from above, under
+    /// a neighbour's box for a short arrow between neighbours. A label stops at the first cell taken by a box, an
+    /// arrow or another label, so it never covers anything.
+    static func labelCalls(_ arrows: inout [PlacedArrow], boxes: [PlacedBox], ascii: Bool) {
+        var taken = Set(arrows.flatMap(\.path))
+        for box in boxes {
+            // Box borders and contents; the node box only by its border (everything is inside it).
+            if box.id == "node" {
+                for y in box.rect.y...box.rect.maxY { taken.insert(Point(box.rect.x, y)); taken.insert(Point(box.rect.maxX, y)) }
+            } else {
+                for y in box.rect.y...box.rect.maxY { for x in box.rect.x...box.rect.maxX { taken.insert(Point(x, y)) } }
+            }
+        }
+        // Between neighbours first (their place is fixed), then from above, then from below.
+        let order = arrows.indices.filter { arrows[$0].calls != nil }.sorted { rank(arrows[$0]) < rank(arrows[$1]) }
+        for index in order {
+            let arrow = arrows[index]
+            guard let text = arrow.calls, let from = boxes.first(where: { $0.id == arrow.sourceBox }),
+                  let first = arrow.path.first else { continue }
+            let shown = ascii ? Grid.asciiOnly(text) : text
+            var cells: [Point] = []
+            switch arrow.head {
+            case .north where first.y < from.rect.y:  // rises from below: right of it, on the row above the box
+                var x = first.x + 2
+                while cells.count < shown.count, free(x, first.y, taken, toward: 1) {
+                    cells.append(Point(x, first.y)); x += 1
+                }
+            case .north:  // comes down from above: left of it, on the row under the box, ending two cells before it
+                var x = first.x - 2
+                while cells.count < shown.count, x > 0, free(x, first.y, taken, toward: -1) {
+                    cells.insert(Point(x, first.y), at: 0); x -= 1
+                }
+            default:  // between neighbours: under the source box
+                let y = from.rect.maxY + 1
+                var x = from.rect.x
+                while cells.count < shown.count, free(x, y, taken, toward: 1) {
+                    cells.append(Point(x, y)); x += 1
+                }
+            }
+            guard cells.count >= 6, let start = cells.first else { continue }
+            let style: CellStyle = arrow.failing ? .unhealthy : (arrow.writing ? .new : .arrow)
+            arrows[index].label = PlacedText(at: start, text: StyledText(shown, style), limit: cells.count)
+            taken.formUnion(cells)
+        }
+    }
+
+    /// A label's next cell: free, and the two beyond it in the way it grows, so two labels never run together.
+    static func free(_ x: Int, _ y: Int, _ taken: Set<Point>, toward step: Int) -> Bool {
+        [x, x + step, x + 2 * step].allSatisfy { !taken.contains(Point($0, y)) }
+    }
+
+    static func rank(_ arrow: PlacedArrow) -> Int {
+        guard arrow.head == .north, let first = arrow.path.first else { return 0 }
+        return arrow.path.count > 1 && arrow.path[1].y > first.y ? 1 : 2
     }
 
     /// The runtime box is wide: its state and PID go in its title.

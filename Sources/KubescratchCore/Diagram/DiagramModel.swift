@@ -1,6 +1,10 @@
+import Foundation
+
 /// What the diagram shows, decided from the node's state: which boxes, which arrows, which pods, what is new.
 public struct DiagramModel: Sendable, Equatable {
     public var nodeTitle: String
+    /// The first node's name (its kubelet calls as system:node:<name>).
+    public var nodeName = ""
     public var components: [ComponentBox]
     public var arrows: [Connection]
     /// Pods running (or starting) on the node, grouped: static pods, lone pods, then one group per ReplicaSet.
@@ -67,6 +71,12 @@ public struct DiagramModel: Sendable, Equatable {
         public var to: BoxID
         public var label: String?
         public var isNew: Bool
+        /// Into the API server: what the source said lately (`create pods/binding ×3 · watch pods`), from the audit log.
+        public var calls: String? = nil
+        /// It wrote a moment ago: drawn bright for about a second.
+        public var writing = false
+        /// One of its recent calls failed (4xx, 5xx).
+        public var failing = false
     }
 
     public struct PodLine: Sendable, Equatable {
@@ -203,6 +213,7 @@ extension DiagramModel {
     /// Builds the model from live state. `previous` marks what is new since the step before.
     public init(state: NodeState, previous: DiagramModel? = nil) {
         nodeTitle = "node \(state.nodeName) · \(state.nodeIP)" + (state.secondNode == nil ? "" : " · control plane")
+        nodeName = state.nodeName
         var boxes = Self.componentBoxes(state.components, previous: previous, before: { previous?.box($0) })
         if state.component(.kubeProxy) != nil {
             let proxyUp = state.isUp(.kubeProxy)
@@ -222,6 +233,9 @@ extension DiagramModel {
         if both(.kubeProxy, .kubeAPIServer) { wanted.append((.kubeProxy, .apiserver, nil)) }
         if state.isUp(.kubeProxy) { wanted.append((.kubeProxy, .iptables, "rules")) }
         arrows = Self.connections(wanted, previous: previous?.arrows, hasPrevious: previous != nil)
+        if let traffic = state.traffic {
+            arrows = arrows.map { Self.annotate($0, traffic: traffic, node: state.nodeName, now: state.trafficTime) }
+        }
 
         let previousPods = (previous?.podGroups ?? []) + (previous?.secondNode?.podGroups ?? [])
         let knownPods = Set(previousPods.flatMap(\.pods).map(\.name) + (previous?.unscheduled ?? []).map(\.name))
@@ -288,6 +302,24 @@ extension DiagramModel {
         return wanted.map { from, to, label in
             Connection(from: from, to: to, label: label, isNew: hasPrevious && !before.contains("\(from.rawValue)>\(to.rawValue)"))
         }
+    }
+
+    /// An arrow into the API server carries its source's recent calls.
+    static func annotate(_ connection: Connection, traffic: TrafficLog, node: String, now: Date) -> Connection {
+        guard connection.to == .apiserver else { return connection }
+        let source: (APIClient) -> Bool
+        switch connection.from {
+        case .kubelet: source = { $0 == .kubelet(node: node) }
+        case .scheduler: source = { $0 == .scheduler }
+        case .controllerManager: source = { if case .controllerManager = $0 { true } else { false } }
+        case .kubeProxy: source = { $0 == .kubeProxy(node: nil) }
+        default: return connection
+        }
+        var annotated = connection
+        annotated.calls = traffic.label(where: source, now: now)
+        annotated.writing = traffic.wroteRecently(where: source, now: now)
+        annotated.failing = traffic.failedRecently(where: source, now: now)
+        return annotated
     }
 
     /// Static pods, lone pods, then one group per ReplicaSet.

@@ -61,7 +61,7 @@ public enum DiagramRenderer {
                 if index + 1 < arrow.path.count { joins[point, default: []].insert(direction(from: point, to: arrow.path[index + 1])) }
                 // The first cell also joins back toward the box the arrow leaves.
                 if index == 0 { joins[point, default: []].insert(opposite(startingDirection(arrow))) }
-                if arrow.isNew { newCells.insert(point) }
+                if arrow.isNew || arrow.writing { newCells.insert(point) }
             }
         }
         for (point, directions) in joins {

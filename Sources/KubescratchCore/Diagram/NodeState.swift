@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the node looks like right now, observed from the real components: the input of the diagram.
 public struct NodeState: Sendable, Equatable {
     public var nodeName: String
@@ -9,6 +11,9 @@ public struct NodeState: Sendable, Equatable {
     public var kubeletMode: KubeletMode?
     /// Stage 6's node-2, once it exists. Its pods stay in `pods`: those whose `nodeName` is its name are its own.
     public var secondNode: SecondNodeState?
+    /// The API server's recent calls (its audit log), and the moment they are judged from (recent, a write just now).
+    public var traffic: TrafficLog?
+    public var trafficTime = Date()
 
     public init(nodeName: String, nodeIP: String, components: [ComponentStatus] = [], pods: [PodStatus] = [],
                 services: [ServiceStatus] = [], kubeletMode: KubeletMode? = nil, secondNode: SecondNodeState? = nil) {

@@ -155,7 +155,8 @@ struct TwoNodeLayout {
         }
         let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1)),
                              title: model.nodeTitle, titleStyle: .title, lines: [])
-        let arrows = Engine.placeArrows(model.arrows, boxes: boxes, id: { $0.rawValue }, rows: agents.rows, busY: agents.busY)
+        var arrows = Engine.placeArrows(model.arrows, boxes: boxes, id: { $0.rawValue }, rows: agents.rows, busY: agents.busY)
+        Engine.labelCalls(&arrows, boxes: boxes + [node], ascii: ascii)
         return PlacedFirstNode(node: node, boxes: boxes, arrows: arrows)
     }
 

@@ -37,12 +37,16 @@ public struct ScreenInput: Sendable {
     public var suggestion: (command: String, index: Int, count: Int)?
     /// A one-line message of the screen's own (the command line's), shown like the session's.
     public var notice: String?
+    /// The API server's recent calls: a pane under the diagram from 140 columns, or in the output pane's place when
+    /// `showCalls` (the a key) on smaller screens.
+    public var traffic: TrafficLog?
+    public var showCalls = false
 
     public init(session: TutorialSession, lessonText: String, stageTitle: String, diagram: DiagramModel?, width: Int, height: Int,
                 mode: ScreenMode = .tutorial, lessonScroll: Int = 0, selected: ComponentID? = nil, inspector: [String]? = nil,
                 inspectorTitle: String? = nil, now: Date = Date(), ascii: Bool = false, shownAsides: Set<Aside> = Aside.shownAtFirst,
                 prompt: PromptLine? = nil, outputScroll: Int = 0, suggestion: (command: String, index: Int, count: Int)? = nil,
-                notice: String? = nil) {
+                notice: String? = nil, traffic: TrafficLog? = nil, showCalls: Bool = false) {
         self.session = session
         self.lessonText = lessonText
         self.stageTitle = stageTitle
@@ -61,6 +65,8 @@ public struct ScreenInput: Sendable {
         self.outputScroll = outputScroll
         self.suggestion = suggestion
         self.notice = notice
+        self.traffic = traffic
+        self.showCalls = showCalls
     }
 }
 
@@ -94,11 +100,23 @@ public enum ScreenComposer {
                 let lessonHeight = body.height * 3 / 5
                 drawLesson(input, into: &grid, area: Rect(x: 0, y: 0, width: leftWidth, height: lessonHeight))
                 drawOutput(input, into: &grid, area: Rect(x: 0, y: lessonHeight, width: leftWidth, height: body.height - lessonHeight))
-                drawDiagram(input, into: &grid, area: Rect(x: leftWidth, y: 0, width: input.width - leftWidth, height: body.height))
+                let outputArea = Rect(x: 0, y: lessonHeight, width: leftWidth, height: body.height - lessonHeight)
+                let diagramArea = Rect(x: leftWidth, y: 0, width: input.width - leftWidth, height: body.height)
+                let free = drawDiagram(input, into: &grid, area: diagramArea)
+                // Wide screens list the calls in the diagram's free lower part; others swap them with the output (a).
+                if input.width >= 140, let free, free.height >= 4 {
+                    drawOutput(input, into: &grid, area: outputArea)
+                    drawCalls(input, into: &grid, area: free)
+                } else if input.showCalls {
+                    drawCalls(input, into: &grid, area: outputArea)
+                } else {
+                    drawOutput(input, into: &grid, area: outputArea)
+                }
             } else {
                 let lessonHeight = body.height / 2 + 2
                 drawLesson(input, into: &grid, area: Rect(x: 0, y: 0, width: input.width, height: lessonHeight))
-                drawOutput(input, into: &grid, area: Rect(x: 0, y: lessonHeight, width: input.width, height: body.height - lessonHeight))
+                let outputArea = Rect(x: 0, y: lessonHeight, width: input.width, height: body.height - lessonHeight)
+                if input.showCalls { drawCalls(input, into: &grid, area: outputArea) } else { drawOutput(input, into: &grid, area: outputArea) }
             }
         }
         if let question = input.session.question { drawDialog(question, into: &grid, area: body) }
@@ -219,10 +237,12 @@ public enum ScreenComposer {
         return .plain
     }
 
-    static func drawDiagram(_ input: ScreenInput, into grid: inout Grid, area: Rect) {
+    /// Draws the diagram; returns the free rows under what it drew (above its legend), for the API calls pane.
+    @discardableResult
+    static func drawDiagram(_ input: ScreenInput, into grid: inout Grid, area: Rect) -> Rect? {
         guard let model = input.diagram else {
             grid.write("observing the node…", x: area.x + 2, y: area.y + 1, style: .dim, limit: area.width - 4)
-            return
+            return nil
         }
         // At the minimum size the status bar takes the diagram's last row (its legend): lay out for 24 rows, clip.
         let layout = DiagramLayoutEngine.layout(model, width: area.width, height: max(area.height, DiagramLayout.minimumHeight), ascii: input.ascii)
@@ -238,6 +258,28 @@ public enum ScreenComposer {
                 let cell = grid[area.x + x, area.y + box.rect.y]
                 grid[area.x + x, area.y + box.rect.y] = Cell(cell.character, .new)
             }
+        }
+        let bottoms = [layout.node?.rect.maxY, layout.secondNode?.rect.maxY].compactMap { $0 }
+            + layout.texts.map(\.at.y).filter { $0 < layout.height - 1 }
+        let used = (bottoms.max() ?? 0) + 1
+        let height = min(area.height, layout.height) - used - 1
+        return height > 0 ? Rect(x: area.x, y: area.y + used, width: area.width, height: height) : nil
+    }
+
+    /// Newest first, one call a line, repeated calls folded with a count; the selected component's calls only.
+    static func drawCalls(_ input: ScreenInput, into grid: inout Grid, area: Rect) {
+        let filter = input.selected.flatMap { APIClient.of($0, node: input.diagram?.nodeName ?? "") }
+        let title = "API calls" + (input.selected.map { " of \($0.name) (Tab: another, Esc: all)" } ?? " (who → API server; Tab filters)")
+        frame(title, area, into: &grid)
+        let width = area.width - 4
+        guard let traffic = input.traffic, traffic.total > 0 else {
+            grid.write("none yet: the API server logs each call from stage 2 on", x: area.x + 2, y: area.y + 1, style: .dim, limit: width)
+            return
+        }
+        let calls = traffic.recent(area.height - 2) { filter == nil || filter!(traffic.client(of: $0)) }
+        for (index, call) in calls.enumerated() {
+            let style: CellStyle = call.failed ? .unhealthy : call.isWrite ? (input.now.timeIntervalSince(call.time) < 2 ? .new : .plain) : .dim
+            grid.write(traffic.line(call, width: width), x: area.x + 2, y: area.y + 1 + index, style: style, limit: width)
         }
     }
 
@@ -262,7 +304,8 @@ public enum ScreenComposer {
             ("1 … 6", "go to a stage: the node is moved to its start (asks first)"),
             ("r", "replay this stage from its start (asks first)"),
             ("d", "the node diagram on the whole screen (d again to come back)"),
-            ("Tab", "select a component in the diagram"),
+            ("Tab", "select a component in the diagram (the API calls show only its own)"),
+            ("a", "below 140 columns: the API calls in the output pane's place (a again: back)"),
             ("l / f / h", "the selected component's log, its command line and config, its health"),
             ("b", "break it: stop the selected component, or start it again"),
             ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),

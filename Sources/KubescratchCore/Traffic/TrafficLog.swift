@@ -1,0 +1,93 @@
+import Foundation
+
+/// The node's recent API calls, newest first, a repeated call folded into one line with a count: what the "API calls"
+/// pane lists and what the diagram's arrows into the API server are labelled with.
+public struct TrafficLog: Sendable, Equatable {
+    public private(set) var calls: [APICall] = []
+    /// Every call seen, folded or not (the pane's header, the tests).
+    public private(set) var total = 0
+    /// The second node's address: its kube-proxy and kubelet calls come from it.
+    public var secondNodeAddress: String?
+    public static let kept = 300
+
+    public init(secondNodeAddress: String? = nil) { self.secondNodeAddress = secondNodeAddress }
+
+    public func client(of call: APICall) -> APIClient {
+        APIClient(user: call.user, sourceIP: call.sourceIP, secondNodeAddress: secondNodeAddress)
+    }
+
+    /// Adds a call: folded into an earlier identical one when that is among the last few of its client (so the
+    /// kubelet's Lease renewal every 10 s stays one line however long the pane is watched), else on top.
+    public mutating func add(_ call: APICall) {
+        total += 1
+        let client = client(of: call)
+        if let index = calls.prefix(40).firstIndex(where: { $0.repeats(call) && self.client(of: $0) == client }) {
+            var folded = calls.remove(at: index)
+            folded.count += 1
+            folded.time = max(folded.time, call.time)
+            calls.insert(folded, at: 0)
+            return
+        }
+        calls.insert(call, at: 0)
+        if calls.count > Self.kept { calls.removeLast(calls.count - Self.kept) }
+    }
+
+    public mutating func add(_ calls: [APICall]) { for call in calls { add(call) } }
+
+    /// The newest calls, of one client if asked.
+    public func recent(_ limit: Int, of wanted: APIClient? = nil) -> [APICall] {
+        Array(calls.lazy.filter { wanted == nil || self.client(of: $0) == wanted }.prefix(limit))
+    }
+
+    public func recent(_ limit: Int, where wanted: (APICall) -> Bool) -> [APICall] {
+        Array(calls.filter(wanted).prefix(limit))
+    }
+
+    /// What an arrow from `client` says: its distinct actions of the last `window` seconds, newest first, writes
+    /// before reads, with counts (`create pods/binding ×3 · watch pods`). Nil when it said nothing lately.
+    public func label(of wanted: APIClient, now: Date, window: Double = 30, limit: Int = 2) -> String? {
+        label(where: { $0 == wanted }, now: now, window: window, limit: limit)
+    }
+
+    public func label(where wanted: (APIClient) -> Bool, now: Date, window: Double = 30, limit: Int = 2) -> String? {
+        var seen: [String: Int] = [:]
+        var order: [(action: String, write: Bool)] = []
+        for call in calls where wanted(client(of: call)) && now.timeIntervalSince(call.time) <= window {
+            if seen[call.action] == nil { order.append((call.action, call.isWrite)) }
+            seen[call.action, default: 0] += call.count
+        }
+        guard !order.isEmpty else { return nil }
+        let ranked = order.enumerated().sorted { ($0.element.write ? 0 : 1, $0.offset) < ($1.element.write ? 0 : 1, $1.offset) }
+        return ranked.prefix(limit).map { item in
+            let count = seen[item.element.action] ?? 1
+            return item.element.action + (count > 1 ? " ×\(count)" : "")
+        }.joined(separator: " · ")
+    }
+
+    /// A write by `client` within the last second and a half: its arrow is drawn bright.
+    public func wroteRecently(where wanted: (APIClient) -> Bool, now: Date, within: Double = 1.5) -> Bool {
+        calls.contains { wanted(client(of: $0)) && $0.isWrite && now.timeIntervalSince($0.time) <= within }
+    }
+
+    /// A failed call (4xx, 5xx) of `client` in the label's window: its arrow is marked.
+    public func failedRecently(where wanted: (APIClient) -> Bool, now: Date, window: Double = 30) -> Bool {
+        calls.contains { wanted(client(of: $0)) && $0.failed && now.timeIntervalSince($0.time) <= window }
+    }
+
+    /// One pane line: time, who, what, on which object, the answer, and how many times.
+    public func line(_ call: APICall, width: Int) -> String {
+        let time = Self.clock.string(from: call.time)
+        let who = client(of: call).name
+        var text = "\(time) \(who.padding(toLength: max(who.count, 14), withPad: " ", startingAt: 0)) \(call.action)"
+        if !call.object.isEmpty { text += " \(call.object)" }
+        text += " \(call.code)"
+        if call.count > 1 { text += " ×\(call.count)" }
+        return String(text.prefix(width))
+    }
+
+    static let clock: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss"
+        return formatter
+    }()
+}
