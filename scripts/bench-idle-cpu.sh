@@ -21,12 +21,12 @@ cpu_of() {  # cpu_of PID SECONDS: percent of one core used by PID over SECONDS
 sock=$(mktemp -u /tmp/kubescratch-bench.XXXXXX)
 trap 'tmux -S "$sock" kill-server 2>/dev/null || true; [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null || true' EXIT
 tmux -S "$sock" new-session -d -x 200 -y 60 -e LANG=C.UTF-8 -e TERM=screen-256color -e KUBESCRATCH_BIN_DIR="$BIN" "$ks --offline"
-for _ in $(seq 100); do tmux -S "$sock" capture-pane -p | grep -q "stage 5/5" && break; sleep 0.2; done
-tmux -S "$sock" capture-pane -p | grep -q "stage 5/5" || { echo "bench: the tutorial did not open at stage 5:"; tmux -S "$sock" capture-pane -p; exit 1; }
+for _ in $(seq 100); do tmux -S "$sock" capture-pane -p | grep -q "stage 6/6" && break; sleep 0.2; done
+tmux -S "$sock" capture-pane -p | grep -q "stage 6/6" || { echo "bench: the tutorial did not open after stage 5:"; tmux -S "$sock" capture-pane -p; exit 1; }
 sleep 3  # let the first watches settle
 pid=$(pgrep -f "^$ks --offline" | head -1)
 echo "tutorial screen (200x60), watching a stage-5 cluster: $(cpu_of "$pid" "$seconds") % of one core over $seconds s ($ks)"
-tmux -S "$sock" send-keys q; sleep 0.5; tmux -S "$sock" send-keys y
+tmux -S "$sock" send-keys q; sleep 0.5
 
 "$ks" diagram --watch > /dev/null 2>&1 &
 watch_pid=$!

@@ -14,7 +14,7 @@ public final class AuditTail: @unchecked Sendable {
     /// At the first look, only this much of a long log's end is read (the pane shows the latest calls, not hours).
     private var backlog: UInt64?
 
-    public init(path: String, backlog: UInt64? = 256 * 1024) {
+    public init(path: String, backlog: UInt64? = 1024 * 1024) {
         self.path = path
         self.backlog = backlog
     }

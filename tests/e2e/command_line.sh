@@ -90,6 +90,34 @@ wait_for "$ ${first:0:24}" 5  # the pane's title, cut to its width
 wait_for "── exit 0" 20
 echo "  ok: t put the lesson's suggestion '$first' on the prompt and Enter ran it"
 
+# The API calls (issue 19): at 200x60 the pane sits under the diagram. Tab to the scheduler filters it to its calls.
+tmux -S "$sock" resize-window -x 200 -y 60
+wait_for "API calls (who → API server" 10
+for _ in $(seq 1 12); do
+  screen | grep -q "API calls of kube-scheduler" && break
+  tmux -S "$sock" send-keys Tab; sleep 0.2
+done
+wait_for "API calls of kube-scheduler" 2
+kc() { KUBECONFIG=$KUBESCRATCH_STATE_DIR/kubeconfigs/admin.kubeconfig HOME=$KUBESCRATCH_STATE_DIR/kubectl-home "$BIN/kubectl" "$@"; }
+kc run ks-traffic --image=localhost/kubescratch-web:1.0 --image-pull-policy=IfNotPresent --restart=Never >/dev/null
+wait_for "create pods/binding default/ks-traffic" 10
+kc delete pod ks-traffic --grace-period=0 --force >/dev/null 2>&1
+echo "  ok: the API calls pane, filtered to the scheduler with Tab, shows the Binding it wrote for a new pod"
+tmux -S "$sock" send-keys Escape
+wait_for "API calls (who → API server" 5
+# How soon a call is on the screen: kubectl create (as another terminal would), then the pane's line; ten times.
+delays=()
+for i in $(seq 1 10); do
+  kc create configmap "ks-latency-$i" >/dev/null
+  answered=$(now_ms)
+  wait_for "create configmaps default/ks-latency-$i " 5
+  delays+=($(( $(now_ms) - answered )))
+done
+kc delete configmap $(printf 'ks-latency-%s ' $(seq 1 10)) >/dev/null
+median=$(printf '%s\n' "${delays[@]}" | sort -n | sed -n 5,6p | awk '{s += $1} END {print int(s / 2)}')
+echo "  ok: a call is on the screen a median of ${median} ms after kubectl had its answer (10 creates: ${delays[*]} ms)"
+[ "$median" -le 1000 ] || { echo "command line: the median delay ${median} ms is over a second"; exit 1; }
+
 tmux -S "$sock" send-keys q
 wait_for "EXITED 0" 10
 echo "  ok: q quits as before"

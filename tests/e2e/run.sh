@@ -95,6 +95,7 @@ run_stage() {  # run_stage N [--break]: run through stage N (and its break-it se
   fi
   python3 tests/e2e/assert_stage.py "$n"
   pass
+  if [ "$n" -ge 2 ]; then KS="${ks[0]}" python3 tests/e2e/assert_traffic.py "$n"; pass; fi
   # Two nodes side by side with every pod listed need more room than one.
   local size=(--width 160 --height 50); [ "$n" = 6 ] && size=(--width 200 --height 60)
   "${ks[@]}" diagram --ascii "${size[@]}" --svg "$audit_dir/diagram$n.svg" >"$audit_dir/diagram$n.txt"
