@@ -11,7 +11,8 @@ struct TrafficCommand: AsyncParsableCommand {
         discussion: """
             One line per call: time, who (kubelet@NODE, scheduler, ctrl-manager (its controller), kube-proxy, you with \
             kubectl), verb and resource, the object, and the API server's answer; identical calls in a row are folded \
-            with a count, as `kubectl get events` does. A watch is listed when it opens. --follow keeps printing new calls \
+            with a count, as `kubectl get events` does. A watch is listed once, when the API server logs its start (v1.20 \
+            logs it only when the watch ends). --follow keeps printing new calls \
             as they are made (Ctrl-C ends it); --json prints every call, unfolded, one JSON object per line. \
             kubescratch's own diagram and health probes are left out by the audit policy.
             """

@@ -19,9 +19,22 @@ public final class AuditTail: @unchecked Sendable {
         self.backlog = backlog
     }
 
+    /// The watches' starts seen lately, by audit ID: one logged twice is one call.
+    private var startsSeen: [String] = []
+
     /// The calls written since the last look.
     public func read() -> [APICall] {
-        lock.withLock { lines().compactMap { AuditEvent.parse($0).flatMap(APICall.init) } }
+        lock.withLock {
+            lines().compactMap { line -> APICall? in
+                guard let event = AuditEvent.parse(line) else { return nil }
+                if event.stage == "ResponseStarted", let id = event.auditID {
+                    if startsSeen.contains(id) { return nil }
+                    startsSeen.append(id)
+                    if startsSeen.count > 200 { startsSeen.removeFirst(100) }
+                }
+                return APICall(event)
+            }
+        }
     }
 
     private func lines() -> [Substring] {
@@ -65,8 +78,10 @@ public final class AuditTail: @unchecked Sendable {
         return String(decoding: text, as: UTF8.self).split(separator: "\n")
     }
 
+    /// stat(2) itself: several looks a second, and Foundation's attribute dictionary costs more than the read.
     static func inode(of path: String) -> UInt64? {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber)?.uint64Value
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
     }
 
     /// Every call still on disk: the rotated file (audit-<time>.log beside it) first, then the current one.

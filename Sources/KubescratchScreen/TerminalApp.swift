@@ -133,11 +133,12 @@ public final class TerminalApp {
         dirty = true
     }
 
-    /// Four looks a second at the audit log (a call is on screen well within a second); the arrows are judged again
-    /// every second even without news, so a label and a highlight fade when their time is up.
+    /// Two looks a second at the audit log (a call is on screen within a second, and a busy node redraws the screen
+    /// at most twice a second for it); the arrows are judged again every second even without news, so a label and a
+    /// highlight fade when their time is up.
     func lookAtTraffic() {
         let now = Date()
-        guard now.timeIntervalSince(lastTrafficLook) >= 0.25 else { return }
+        guard now.timeIntervalSince(lastTrafficLook) >= 0.5 else { return }
         let (fresh, changed) = trafficFeed.refresh()
         if changed {
             traffic = fresh

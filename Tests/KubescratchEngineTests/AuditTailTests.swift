@@ -69,4 +69,14 @@ import Testing
         #expect(calls.last == AuditEvent.parse(Substring(Self.callLines.last!)).flatMap(APICall.init), "up to the newest")
         #expect(AuditTail(path: path, backlog: nil).read().count == Self.callLines.count)
     }
+
+    /// k/k issue #126466: with APIServingWithRoutine a watch's ResponseStarted is logged twice; it is one call.
+    @Test func aWatchStartLoggedTwiceCountsOnce() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let start = try #require(Self.lines.first { $0.contains("\"stage\":\"ResponseStarted\"") && $0.contains("\"verb\":\"watch\"") })
+        FileManager.default.createFile(atPath: path, contents: Data((start + "\n" + start + "\n").utf8))
+        let calls = AuditTail(path: path).read()
+        #expect(calls.count == 1 && calls.first?.verb == "watch")
+    }
 }

@@ -13,6 +13,7 @@ public struct AuditEvent: Decodable, Sendable, Equatable {
     }
     public struct Status: Decodable, Sendable, Equatable { public var code: Int? }
 
+    public var auditID: String?
     public var stage: String
     public var verb: String
     public var requestURI: String
@@ -44,13 +45,19 @@ public struct APICall: Sendable, Equatable, Codable {
     public var sourceIP: String?
     /// Identical calls in a row, folded into one (the kubelet's Lease renewals every 10 s).
     public var count = 1
+    /// Who it is in the diagram's terms, worked out once when a TrafficLog takes the call (the screen asks often).
+    public var client: APIClient?
+
+    enum CodingKeys: String, CodingKey { case time, user, verb, resource, namespace, name, code, sourceIP, count }
 
     public static let writeVerbs: Set<String> = ["create", "update", "patch", "delete", "deletecollection"]
     public var isWrite: Bool { Self.writeVerbs.contains(verb) }
     public var failed: Bool { code >= 400 }
 
-    /// A watch counts when it opens (ResponseStarted: its ResponseComplete comes only when it ends, minutes later);
-    /// every other call when it is answered. RequestReceived is not logged (the policy omits it); Panic is a failure.
+    /// A watch counts at its ResponseStarted (its ResponseComplete comes when it ends, minutes later; v1.20 writes
+    /// both then, the start marked "Connection closed early", because the watch stream bypasses the audit filter's
+    /// writer), every other call when it is answered. RequestReceived is not logged (the policy omits it); Panic is a
+    /// failure. A ResponseStarted logged twice for one request (k/k issue #126466) is dropped by its auditID.
     public init?(_ event: AuditEvent) {
         switch event.stage {
         case "ResponseStarted" where event.verb == "watch": break

@@ -13,15 +13,17 @@ public struct TrafficLog: Sendable, Equatable {
     public init(secondNodeAddress: String? = nil) { self.secondNodeAddress = secondNodeAddress }
 
     public func client(of call: APICall) -> APIClient {
-        APIClient(user: call.user, sourceIP: call.sourceIP, secondNodeAddress: secondNodeAddress)
+        call.client ?? APIClient(user: call.user, sourceIP: call.sourceIP, secondNodeAddress: secondNodeAddress)
     }
 
     /// Adds a call: folded into an earlier identical one when that is among the last few of its client (so the
     /// kubelet's Lease renewal every 10 s stays one line however long the pane is watched), else on top.
-    public mutating func add(_ call: APICall) {
+    public mutating func add(_ added: APICall) {
         total += 1
+        var call = added
         let client = client(of: call)
-        if let index = calls.prefix(40).firstIndex(where: { $0.repeats(call) && self.client(of: $0) == client }) {
+        call.client = client
+        if let index = calls.prefix(40).firstIndex(where: { $0.repeats(call) && $0.client == client }) {
             var folded = calls.remove(at: index)
             folded.count += 1
             folded.time = max(folded.time, call.time)
