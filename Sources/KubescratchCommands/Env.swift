@@ -15,7 +15,8 @@ struct EnvCommand: ParsableCommand {
               fish:       kubescratch env --shell fish | source
             KUBECONFIG is the admin kubeconfig (readable by root only), PATH starts with the folder of the binaries the \
             node runs, so kubectl matches the cluster's version. --unset prints the lines that undo it. The tutorial's \
-            command line (:) already has this environment.
+            command line (:) already has this environment. KUBECACHEDIR keeps a current kubectl's cache in the state folder; \
+            an older kubectl (v1.20's) ignores it and writes ~/.kube/cache, which is yours to remove.
             """
     )
 

@@ -16,6 +16,9 @@ struct ResetCommand: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @Flag(name: [.short, .long], help: "Print how long each phase took.")
+    var verbose = false
+
     func run() async throws {
         try Setup.requireRoot("reset")
         let layout = state.layout
@@ -25,7 +28,10 @@ struct ResetCommand: AsyncParsableCommand {
         try NodeLock.acquire(root: layout.root)
         let started = Date()
         print("reset: removing everything kubescratch created (state in \(layout.root))")
-        await KubescratchEngine.Reset(layout: layout, say: { print("  · \($0)") }).run()
+        let phases = await KubescratchEngine.Reset(layout: layout, say: { print("  · \($0)") }).run()
+        if verbose {
+            for (phase, seconds) in phases { print("  " + String(format: "%5.2f s", seconds) + "  " + phase) }
+        }
         print(String(format: "reset: done in %.1f s", Date().timeIntervalSince(started)))
     }
 }

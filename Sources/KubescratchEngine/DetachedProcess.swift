@@ -7,6 +7,23 @@ import Glibc
 /// Starts programs in a session of their own, stdin closed and output appended to a log file: Ctrl-C in our
 /// terminal does not reach them, and their whole process group can be signalled at once.
 enum DetachedProcess {
+    /// Spawn attributes that undo kubescratch's own signal handling in the child: no signal blocked, every one at
+    /// its default (SIGINT is ignored here while the screen or a run handles Ctrl-C, and an ignored signal would
+    /// stay ignored across exec). `newSession`: a session of its own, out of reach of our terminal's Ctrl-C.
+    /// The caller destroys it.
+    static func signalsReset(newSession: Bool) -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        posix_spawnattr_setflags(&attributes, Int16((newSession ? posixSpawnSetSID : 0) | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        return attributes
+    }
+
     /// glibc 2.29+'s posix_spawn_file_actions_addchdir_np, which Swift's Glibc module does not import.
     typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     static let addChdir: AddChdir? = dlsym(nil, "posix_spawn_file_actions_addchdir_np").map { unsafeBitCast($0, to: AddChdir.self) }
@@ -14,17 +31,8 @@ enum DetachedProcess {
     /// posix_spawn's error code (0 on success).
     static func spawn(_ executable: String, _ arguments: [String], environment: [String: String], logFile: String,
                       directory: String? = nil, pid: inout pid_t) -> Int32 {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        var attributes = signalsReset(newSession: true)
         defer { posix_spawnattr_destroy(&attributes) }
-        // Signals blocked or ignored in kubescratch (Ctrl-C handling) are not inherited.
-        posix_spawnattr_setflags(&attributes, Int16(posixSpawnSetSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -107,16 +107,8 @@ public enum LearnerCommand {
     /// (kubescratch ignores SIGINT meanwhile), with every signal back at its default. Returns the exit status
     /// (128 + signal) once it ends; waits off the caller's thread.
     public static func runInTerminal(_ argv: [String], environment: [String: String]) async -> Int32 {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        var attributes = DetachedProcess.signalsReset(newSession: false)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
         var pid: pid_t = 0
         let executable = argv[0]
         let spawned = withCStrings(argv) { argvPointers in

@@ -18,25 +18,38 @@ public struct Reset: Sendable {
         self.say = say
     }
 
-    public func run() async {
+    /// Removes everything; returns how long each phase took (`reset --verbose` prints them).
+    @discardableResult
+    public func run() async -> [(phase: String, seconds: Double)] {
+        var phases: [(phase: String, seconds: Double)] = []
+        var mark = Date()
+        func lap(_ phase: String) {
+            phases.append((phase, Date().timeIntervalSince(mark)))
+            mark = Date()
+        }
         let supervisor = Supervisor(layout: layout)
         let snapshot = HostSnapshot.load(layout: layout)
 
         // Stage 6's second node first: its namespace must lose its processes before it can go.
         let secondNode = SecondNodeHost.removal(layout: layout, say: say)
         if secondNode.anythingLeft { await secondNode.remove(kubectl: nil) }
+        lap("node-2 (its components, routes, link, namespaces)")
 
-        // Control plane and node agents first, containerd last: it holds the containers.
-        for component in ComponentID.allCases.reversed() where component != .containerd {
-            if let record = supervisor.record(component) {
+        // Control plane and node agents at once (none waits for another to stop), containerd last: it holds the
+        // containers.
+        await withTaskGroup(of: Void.self) { group in
+            for component in ComponentID.allCases.reversed() where component != .containerd {
+                guard let record = supervisor.record(component) else { continue }
                 say("stop \(component.name) (pid \(record.pid))")
-                await supervisor.stop(component, grace: 5)
+                group.addTask { await supervisor.stop(component, grace: 5) }
             }
         }
+        lap("stop the control plane and node agents, together")
         if let record = supervisor.record(.containerd) {
             say("stop containerd (pid \(record.pid))")
             await supervisor.stop(.containerd, grace: 5)
         }
+        lap("stop containerd")
 
         let shimSockets = HostCleanup.shimSockets(containerdState: layout.containerdState)
         // Shims keep containers alive without containerd; ours name our socket on their command line.
@@ -61,15 +74,19 @@ public struct Reset: Sendable {
             }
         }
         try? await Task.sleep(for: .milliseconds(300))
+        lap("kill shims and leftover container processes")
 
         let unmounted = HostCleanup.unmountEverything(under: layout.root)
         if unmounted > 0 { say("unmount \(unmounted) mount(s) under \(layout.root) (container root filesystems, pod network namespaces, volumes)") }
         let cgroups = HostCleanup.removeCgroups(under: cgroupRoots())
         if cgroups > 0 { say("remove \(cgroups) kubepods cgroup folder(s)") }
 
+        lap("unmount and remove cgroups")
+
         removeBridge()
         let chains = IPTables.removeOurChains(keep: Set(snapshot?.chains ?? []))
         if !chains.isEmpty { say("remove \(chains.count) iptables chain(s) (KUBE-*, CNI-*) and the rules that jump to them") }
+        lap("the bridge, veths and iptables chains")
 
         if let snapshot {
             for (name, value) in snapshot.sysctls.sorted(by: { $0.key < $1.key }) {
@@ -99,6 +116,8 @@ public struct Reset: Sendable {
                 say("could not remove \(layout.root) entirely: \(error). Something may still be mounted there: check `grep \(layout.root) /proc/self/mountinfo`.")
             }
         }
+        lap("sysctls, host paths and the state folder")
+        return phases
     }
 
     /// A system containerd keeps its own things in /run/containerd: never remove it from under it.

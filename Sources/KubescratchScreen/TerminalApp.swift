@@ -133,19 +133,15 @@ public final class TerminalApp {
         dirty = true
     }
 
-    /// Two looks a second at the audit log (a call is on screen within a second, and a busy node redraws the screen
-    /// at most twice a second for it); the arrows are judged again every second even without news, so a label and a
-    /// highlight fade when their time is up.
+    /// Two looks a second at the audit log: a call is on screen within a second. A look without news costs a stat
+    /// and no redraw (an idle node calls in bursts every 10 s or so); the arrows are still judged again every second,
+    /// so a label and a highlight fade when their time is up.
     func lookAtTraffic() {
         let now = Date()
         guard now.timeIntervalSince(lastTrafficLook) >= 0.5 else { return }
         let (fresh, changed) = trafficFeed.refresh()
-        if changed {
-            traffic = fresh
-            rebuildDiagram()
-        } else if now.timeIntervalSince(lastCompose) >= 1 {
-            rebuildDiagram()
-        }
+        traffic = fresh
+        if changed || now.timeIntervalSince(lastCompose) >= 1 { rebuildDiagram() }
         lastTrafficLook = now
     }
 

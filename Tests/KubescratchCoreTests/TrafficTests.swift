@@ -50,6 +50,19 @@ struct TrafficTests {
         #expect(!APIClient.scheduler.matches("kubelet"))
     }
 
+    /// A real line with the API server's answer changed to a 5xx, and one ending in a Panic: both are failures.
+    @Test func serverErrorsAndPanicsAreFailures() throws {
+        let line = try #require(Self.lines.first { $0.contains("\"stage\":\"ResponseComplete\"") && $0.contains("\"code\":200") })
+        let failed = try #require(AuditEvent.parse(Substring(line.replacingOccurrences(of: "\"code\":200", with: "\"code\":503"))).flatMap(APICall.init))
+        #expect(failed.code == 503 && failed.failed)
+        let panic = try #require(AuditEvent.parse(Substring(line.replacingOccurrences(of: "\"stage\":\"ResponseComplete\"", with: "\"stage\":\"Panic\""))).flatMap(APICall.init))
+        #expect(panic.code == 500 && panic.failed, "a Panic is answered 500")
+        var log = TrafficLog()
+        log.add(failed)
+        let now = failed.time.addingTimeInterval(1)
+        #expect(log.failedRecently(where: { $0 == log.client(of: failed) }, now: now))
+    }
+
     @Test func aTornLineOrForeignTextIsSkippedNotAnError() throws {
         let whole = try #require(Self.lines.first)
         #expect(AuditEvent.parse(whole.dropLast(20)) == nil)

@@ -20,7 +20,10 @@ wait_for() {  # wait_for PATTERN [SECONDS]
 type_line() { tmux -S "$sock" send-keys ':'; tmux -S "$sock" send-keys -l "$1"; wait_for ":$1" 5; tmux -S "$sock" send-keys Enter; }
 
 echo "== command line: kubescratch env in another shell"
-out=$(bash -c 'eval "$('"$ks"' env)"; kubectl get node "$NODE_NAME" -o name; ctr tasks ls -q | head -1 | grep -c . ; command -v kubectl')
+# v1.20's kubectl predates KUBECACHEDIR and writes its cache under $HOME: a home of the test's own, not root's.
+home=$(mktemp -d)
+out=$(HOME=$home bash -c 'eval "$('"$ks"' env)"; kubectl get node "$NODE_NAME" -o name; ctr tasks ls -q | head -1 | grep -c . ; command -v kubectl')
+rm -rf "$home"
 grep -qx "node/$NODE_NAME" <<<"$out" || { echo "command line: after eval of kubescratch env, kubectl does not see the node:"; echo "$out"; exit 1; }
 grep -qx "$BIN/kubectl" <<<"$out" || { echo "command line: kubescratch env does not put the cluster's kubectl first: $out"; exit 1; }
 echo "  ok: eval \"\$(kubescratch env)\": kubectl sees node/$NODE_NAME, ctr lists tasks, kubectl is $BIN/kubectl"
