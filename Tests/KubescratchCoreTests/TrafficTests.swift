@@ -63,6 +63,15 @@ struct TrafficTests {
         #expect(log.failedRecently(where: { $0 == log.client(of: failed) }, now: now))
     }
 
+    @Test func thePanesClockIsLocalTime() {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss"
+        for seconds in [0.0, 59.9, 3_599, 86_399, 1_796_583_798.56, 1_800_000_000] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(TrafficLog.clock(date) == formatter.string(from: date), "\(seconds)")
+        }
+    }
+
     @Test func aTornLineOrForeignTextIsSkippedNotAnError() throws {
         let whole = try #require(Self.lines.first)
         #expect(AuditEvent.parse(whole.dropLast(20)) == nil)
