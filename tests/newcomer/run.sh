@@ -136,6 +136,7 @@ echo "== newcomer: scripts/install.sh --uninstall"
 scripts/install.sh --uninstall
 snapshot >"$work/after"
 if ! diff -u "$work/before" "$work/after"; then echo "newcomer: --uninstall left files in $prefix (above)"; exit 1; fi
+hash -r  # the lane ran kubescratch itself: bash remembers where it was
 [ -z "$(command -v kubescratch || true)" ] || { echo "newcomer: kubescratch still in PATH after --uninstall"; exit 1; }
 echo "  ok: $prefix is as it was before the install (less an install that was there before, which comes back now)"
 restore_previous
