@@ -280,7 +280,10 @@ extension DiagramModel {
                               isNew: hasPrevious && before == nil,
                               components: Self.componentBoxes(second.components, previous: previous, before: { before?.box($0) }),
                               arrows: Self.connections(inside, previous: before?.arrows, hasPrevious: hasPrevious),
-                              apiClients: Self.connections(toAPI, previous: before?.apiClients, hasPrevious: hasPrevious),
+                              apiClients: Self.connections(toAPI, previous: before?.apiClients, hasPrevious: hasPrevious).map { connection in
+                                  guard let traffic = state.traffic else { return connection }
+                                  return Self.annotate(connection, traffic: traffic, node: second.name, proxyNode: second.name, now: state.trafficTime)
+                              },
                               apiServerAddress: "\(state.nodeIP):\(apiPort)",
                               podGroups: Self.groups(onNode.filter { $0.nodeName == second.name }, line: line), link: link)
         }
@@ -305,14 +308,15 @@ extension DiagramModel {
     }
 
     /// An arrow into the API server carries its source's recent calls.
-    static func annotate(_ connection: Connection, traffic: TrafficLog, node: String, now: Date) -> Connection {
+    /// `proxyNode`: how the traffic log names this node's kube-proxy (nil for the first node's).
+    static func annotate(_ connection: Connection, traffic: TrafficLog, node: String, proxyNode: String? = nil, now: Date) -> Connection {
         guard connection.to == .apiserver else { return connection }
         let source: (APIClient) -> Bool
         switch connection.from {
         case .kubelet: source = { $0 == .kubelet(node: node) }
         case .scheduler: source = { $0 == .scheduler }
         case .controllerManager: source = { if case .controllerManager = $0 { true } else { false } }
-        case .kubeProxy: source = { $0 == .kubeProxy(node: nil) }
+        case .kubeProxy: source = { $0 == .kubeProxy(node: proxyNode) }
         default: return connection
         }
         var annotated = connection

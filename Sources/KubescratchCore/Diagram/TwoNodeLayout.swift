@@ -55,9 +55,13 @@ struct TwoNodeLayout {
     /// an arrow would have to cross both node borders.
     var apiLine: StyledText {
         guard !second.apiClients.isEmpty else { return StyledText("no connection to kube-apiserver", .dim) }
-        let clients = second.apiClients.map(\.from.longTitle).joined(separator: ", ")
+        // Each with its recent calls, as the first node's arrows carry theirs.
+        let clients = second.apiClients.map { client in client.from.longTitle + (client.calls.map { " (\($0))" } ?? "") }
+            .joined(separator: ", ")
         let arrow = ascii ? "<--" : "◄──"
-        return StyledText("kube-apiserver \(second.apiServerAddress) \(arrow) \(clients)", second.apiClients.contains { $0.isNew } ? .new : .arrow)
+        let style: CellStyle = second.apiClients.contains { $0.failing } ? .unhealthy
+            : second.apiClients.contains { $0.isNew || $0.writing } ? .new : .arrow
+        return StyledText("kube-apiserver \(second.apiServerAddress) \(arrow) \(clients)", style)
     }
 
     /// The Node object and the pod range, for the rows above node-2's agents when it stands beside the first node.
