@@ -10,7 +10,7 @@ public struct Kubescratch: AsyncParsableCommand {
             Every component is the real upstream binary; everything kubescratch creates lives under its state folder
             (default /var/lib/kubescratch) and `kubescratch reset` removes all of it.
             """,
-        subcommands: [TutorialCommand.self, Run.self, StageCommand.self, Status.self, DiagramCommand.self, Break.self, DoctorCommand.self, SetupCommand.self, ResetCommand.self, EnvCommand.self, TrafficCommand.self, Lessons.self],
+        subcommands: [TutorialCommand.self, Run.self, StageCommand.self, Status.self, DiagramCommand.self, Break.self, DoctorCommand.self, SetupCommand.self, ResetCommand.self, EnvCommand.self, TrafficCommand.self, TraceCommand.self, Lessons.self],
         defaultSubcommand: TutorialCommand.self
     )
 

@@ -37,6 +37,14 @@ public final class CommandRun: @unchecked Sendable {
         kill(-pid, SIGINT)
     }
 
+    /// The tutorial is quitting: the whole group goes, also what ignores Ctrl-C, and is reaped.
+    public func stop() {
+        guard ended == nil else { return }
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+
     /// Reads what the command wrote since the last look and reaps it once it exits. Returns true while it runs.
     @discardableResult
     public func poll() -> Bool {

@@ -103,7 +103,7 @@ public final class TerminalApp {
             await Task.yield()
         }
         // Nothing the learner started outlives the tutorial.
-        if let run = commandRun, run.ended == nil { run.interrupt() }
+        commandRun?.stop()
     }
 
     /// Ctrl-C stops the learner's command when one runs (shown or not), and is the command's own while it has the

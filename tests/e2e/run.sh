@@ -129,6 +129,12 @@ bash tests/e2e/command_line.sh
 timings+=("the command line in the terminal UI: $(seconds_since "$start") s")
 pass
 
+echo "== e2e: a packet's path through kube-proxy's rules (kubescratch trace, at the end of stage 5)"
+start=$(date +%s%N)
+bash tests/e2e/trace.sh
+timings+=("traces to the NodePort: $(seconds_since "$start") s")
+pass
+
 echo "== e2e: break it: without the scheduler a new pod stays Pending; with it again, it is bound"
 "${ks[@]}" break kube-scheduler --bin-dir "$BIN"
 kc() { KUBECONFIG=$KUBESCRATCH_STATE_DIR/kubeconfigs/admin.kubeconfig HOME=$KUBESCRATCH_STATE_DIR/kubectl-home "$BIN/kubectl" "$@"; }
