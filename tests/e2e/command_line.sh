@@ -18,6 +18,7 @@ wait_for() {  # wait_for PATTERN [SECONDS]
   done
 }
 type_line() { tmux -S "$sock" send-keys ':'; tmux -S "$sock" send-keys -l "$1"; wait_for ":$1" 5; tmux -S "$sock" send-keys Enter; }
+enter_line() { tmux -S "$sock" send-keys -l "$1"; tmux -S "$sock" send-keys Enter; }  # typed into the real terminal
 
 echo "== command line: kubescratch env in another shell"
 # v1.20's kubectl predates KUBECACHEDIR and writes its cache under $HOME: a home of the test's own, not root's.
@@ -54,11 +55,9 @@ echo "  ok: Ctrl-C stopped kubectl get pods -w in $elapsed ms; the tutorial kept
 
 tmux -S "$sock" send-keys '!'
 wait_for "exit to return to kubescratch" 10
-tmux -S "$sock" send-keys -l 'echo "inside: $KUBECONFIG"'
-tmux -S "$sock" send-keys Enter
+enter_line 'echo "inside: $KUBECONFIG"'
 wait_for "inside: /var/lib/kubescratch/kubeconfigs/admin.kubeconfig" 10
-tmux -S "$sock" send-keys -l 'exit 7'
-tmux -S "$sock" send-keys Enter
+enter_line 'exit 7'
 wait_for "! (your shell)" 10
 wait_for "── exit 7" 5
 wait_for "stage 6/6" 5
@@ -67,11 +66,9 @@ echo "  ok: ! opened a shell with the tutorial's environment; exit brought the s
 type_line "kubectl exec -it pinned-pod -- sh"
 wait_for "when it ends you are back in the tutorial" 10
 sleep 1
-tmux -S "$sock" send-keys -l 'echo "in the pod: $(hostname)"'
-tmux -S "$sock" send-keys Enter
+enter_line 'echo "in the pod: $(hostname)"'
 wait_for "in the pod: pinned-pod" 15
-tmux -S "$sock" send-keys -l 'exit'
-tmux -S "$sock" send-keys Enter
+enter_line 'exit'
 wait_for "── exit 0" 10
 wait_for "stage 6/6" 5
 echo "  ok: :kubectl exec -it pinned-pod -- sh got the terminal (a shell in the pod) and gave it back on exit"

@@ -310,14 +310,8 @@ extension DiagramModel {
     /// An arrow into the API server carries its source's recent calls.
     /// `proxyNode`: how the traffic log names this node's kube-proxy (nil for the first node's).
     static func annotate(_ connection: Connection, traffic: TrafficLog, node: String, proxyNode: String? = nil, now: Date) -> Connection {
-        guard connection.to == .apiserver else { return connection }
-        let source: (APIClient) -> Bool
-        switch connection.from {
-        case .kubelet: source = { $0 == .kubelet(node: node) }
-        case .scheduler: source = { $0 == .scheduler }
-        case .controllerManager: source = { if case .controllerManager = $0 { true } else { false } }
-        case .kubeProxy: source = { $0 == .kubeProxy(node: proxyNode) }
-        default: return connection
+        guard connection.to == .apiserver, let source = APIClient.from(connection.from, node: node, proxyNode: proxyNode) else {
+            return connection
         }
         var annotated = connection
         annotated.calls = traffic.label(where: source, now: now)

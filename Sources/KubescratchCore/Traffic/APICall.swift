@@ -163,13 +163,18 @@ public enum APIClient: Sendable, Equatable, Hashable {
     /// The calls a component of the diagram makes (Tab selects it; the pane shows only these); nil for one that
     /// calls nobody (etcd, containerd) or is the API server itself, whose pane shows everyone.
     public static func of(_ component: ComponentID, node: String) -> ((APIClient) -> Bool)? {
-        switch component {
+        let second = component.isOnSecondNode ? SecondNodePlanner.nodeName : nil
+        return from(DiagramModel.BoxID(component), node: second ?? node, proxyNode: second)
+    }
+
+    /// The calls of a diagram box on the node named `node`: what its arrow into the API server carries. `proxyNode`:
+    /// how the log names that node's kube-proxy (nil for the first node's; node-2's is told apart by its address).
+    public static func from(_ box: DiagramModel.BoxID, node: String, proxyNode: String?) -> ((APIClient) -> Bool)? {
+        switch box {
         case .kubelet: { $0 == .kubelet(node: node) }
-        case .secondNodeKubelet: { $0 == .kubelet(node: SecondNodePlanner.nodeName) }
-        case .kubeScheduler: { $0 == .scheduler }
-        case .kubeControllerManager: { if case .controllerManager = $0 { true } else { false } }
-        case .kubeProxy: { $0 == .kubeProxy(node: nil) }
-        case .secondNodeKubeProxy: { $0 == .kubeProxy(node: SecondNodePlanner.nodeName) }
+        case .scheduler: { $0 == .scheduler }
+        case .controllerManager: { if case .controllerManager = $0 { true } else { false } }
+        case .kubeProxy: { $0 == .kubeProxy(node: proxyNode) }
         default: nil
         }
     }

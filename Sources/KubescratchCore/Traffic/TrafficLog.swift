@@ -36,11 +36,7 @@ public struct TrafficLog: Sendable, Equatable {
 
     public mutating func add(_ calls: [APICall]) { for call in calls { add(call) } }
 
-    /// The newest calls, of one client if asked.
-    public func recent(_ limit: Int, of wanted: APIClient? = nil) -> [APICall] {
-        Array(calls.lazy.filter { wanted == nil || self.client(of: $0) == wanted }.prefix(limit))
-    }
-
+    /// The newest calls that `wanted` keeps.
     public func recent(_ limit: Int, where wanted: (APICall) -> Bool) -> [APICall] {
         Array(calls.filter(wanted).prefix(limit))
     }
