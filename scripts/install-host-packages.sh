@@ -11,6 +11,8 @@ packages=(
   etcd-client
   # the end-to-end lane: images without a registry, the node's tools, the egress audit, the terminal UI in tmux
   busybox-static iptables conntrack iproute2 procps util-linux kmod tmux sudo
+  # `kubescratch trace --method nftrace`: nft monitor trace, the way kube-proxy's nftables mode is traced
+  nftables
 )
 
 bash "$(dirname "$0")/apt-install-missing.sh" "${packages[@]}"

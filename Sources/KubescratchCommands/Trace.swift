@@ -3,6 +3,8 @@ import Foundation
 import KubescratchCore
 import KubescratchEngine
 
+extension PacketTracer.Method: ExpressibleByArgument {}
+
 /// `kubescratch trace`: one real request, the rules it matched, and the pod that answered.
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,15 +18,39 @@ struct TraceCommand: AsyncParsableCommand {
             counter counts connections; other new connections made at the same moment may add to the shared chains. \
             Then conntrack's entry for the connection (its original destination, and the reply's source: the pod) and \
             the route to that pod. kube-proxy rewrites its chains on every sync, zeroing their counters: a trace that \
-            meets one is tried again. TARGET is IP:PORT (default: this node's address and the lesson's NodePort, \
-            30080); only this machine's addresses, pod addresses and Service addresses are allowed.
+            meets one is tried again. A chain the last trace to the same target went through and that is gone now is \
+            named. The screen draws the last trace on the diagram (key P runs one).
+
+            TARGET: nodeport (default: the lesson's NodePort 30080 on this node's address), loopback (127.0.0.1:30080), \
+            node-2 (the NodePort on node-2's address: node-2's own rules, in its namespace), cluster-ip (the Service \
+            web's ClusterIP, from inside a web pod on this node), pod-on-node-2 (a web pod on node-2, by its pod IP: \
+            the route across the link), or IP:PORT. Only this machine's addresses, pod addresses and Service addresses \
+            with kube-proxy's rule in place are allowed.
             """
     )
 
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("Where to send the request, IP:PORT.", valueName: "TARGET"))
-    var target: String?
+    @Argument(help: ArgumentHelp("nodeport, loopback, node-2, cluster-ip, pod-on-node-2 or IP:PORT.", valueName: "TARGET"))
+    var target: String = "nodeport"
+
+    @Option(name: .long, help: ArgumentHelp("Send the request from inside this pod (on this node) instead of from the node.", valueName: "POD"))
+    var from: String?
+
+    @Option(name: .long, help: ArgumentHelp("Keep the two nat-table captures the trace compared (iptables-save -c) in this folder.", valueName: "DIR"))
+    var saveCounters: String?
+
+    @Option(name: .long, help: ArgumentHelp("counters (iptables-save -c before and after) or nftrace (a table of our own marks the packet; nft monitor trace reports its way). Default: counters where kube-proxy wrote iptables rules, nftrace for its nftables mode.", valueName: "METHOD"))
+    var method: PacketTracer.Method?
+
+    @Flag(name: .long, help: "Print the report as JSON, for scripts.")
+    var json = false
+
+    func validate() throws {
+        guard TraceTarget.parse(target) != nil else {
+            throw ValidationError("TARGET must be one of \(TraceTarget.names.joined(separator: ", ")) or IP:PORT, not '\(target)'")
+        }
+    }
 
     func run() async throws {
         try Setup.requireRoot("trace")
@@ -32,30 +58,19 @@ struct TraceCommand: AsyncParsableCommand {
         guard let progress = Setup.loadProgress(layout) else {
             throw UserFacingError("there is no node yet (nothing in \(layout.root)): start one with `kubescratch run`.")
         }
-        // The lesson's Service fixes its NodePort (assets/service-web.yaml).
-        let text = target ?? "\(progress.facts.nodeIP):30080"
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
-            throw ValidationError("TARGET must be IP:PORT, not '\(text)'")
+        let binaries = BinaryResolver.resolve(binDir: progress.binDir, shell: Shell())
+        let context = EngineContext(layout: layout, facts: progress.facts, binaries: binaries, imageSource: progress.images,
+                                    assetsDir: "", binDir: progress.binDir)
+        let report: TraceReport
+        do {
+            report = try await TraceRunner(context: context).run(TraceTarget.parse(target)!, from: from, saveCounters: saveCounters, method: method)
+        } catch let refused as TraceRunner.Refused {
+            throw UserFacingError(refused.description)
         }
-        let host = String(parts[0])
-        guard PacketTracer.allowed(host, network: ClusterNetwork(), nodeIP: progress.facts.nodeIP) else {
-            throw UserFacingError("\(host) is not this machine's, a pod's or a Service's address: kubescratch sends traffic nowhere else")
+        if json {
+            print(String(decoding: report.encoded() ?? Data(), as: UTF8.self))
+        } else {
+            for line in report.lines { print(line) }
         }
-        let report = await PacketTracer(shell: Shell()).trace(host: host, port: port)
-        print("one connection to \(report.target): \(report.answer)")
-        switch report.outcome {
-        case .nothingMatched:
-            print("no rule of the nat table counted it: nothing of kube-proxy's stood in its way (no KUBE-* rule for this address)")
-        case .rulesChanged(let why):
-            print("kube-proxy rewrote its rules during each of \(report.attempts) tries (\(why)): try again")
-        case .traced(let steps):
-            print("the nat table's rules it matched, in order (a counter counts new connections):")
-            for line in PacketTrace.lines(steps) { print("  " + line) }
-            if PacketTrace.masqueraded(steps) { print("  its source was marked for masquerading: the pod sees the node's address, not yours") }
-        }
-        if let entry = report.conntrack { print("conntrack: \(entry)") }
-        if let pod = report.replySource { print("the reply came from \(pod): the pod kube-proxy's rules chose") }
-        if let route = report.route { print("route to it: \(route)") }
     }
 }

@@ -137,6 +137,8 @@ public enum Action: Sendable, Equatable {
     case killContainer(pod: String)
     /// Print state the learner cannot see from the outside, read-only.
     case show(HiddenState)
+    /// Follow one real request through the nat table (`kubescratch trace`), and require what the lesson predicts.
+    case trace(TraceTarget, expect: TraceExpectation)
     /// Stage 6: make, fill or take away the second "machine" (SecondNodeNetwork, SecondNodePlanner).
     case secondNode(SecondNodeAction)
 }

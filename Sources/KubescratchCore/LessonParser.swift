@@ -236,13 +236,13 @@ public struct LessonParser: Sendable {
     }
 
     static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "create", "delete", "kubectl", "watch",
-                             "cleanup", "wipe", "kill-container", "show", "second-node"]
+                             "cleanup", "wipe", "kill-container", "show", "second-node", "trace"]
 
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
                             allowed: ["id", "title", "check", "timeout", "hold", "expect-failure", "mode", "pod", "deployment",
                                       "count", "replicas", "status", "service", "host", "component", "selector", "force", "fast-forward",
-                                      "node", "taint", "from", "to", "for", "answers", "try", "client", "verb", "resource", "name"] + Self.actionKeys)
+                                      "node", "taint", "from", "to", "for", "answers", "try", "client", "verb", "resource", "name", "expect"] + Self.actionKeys)
         try fields.checkUnknown()
         let id = try fields.requiredString("id")
         let title = try fields.requiredString("title")
@@ -276,10 +276,10 @@ public struct LessonParser: Sendable {
             }
             switch kind {
             // A watch and a show only print; everything else an action does changes the node.
-            case .check, .action(.watch, _), .action(.show, _): break
+            case .check, .action(.watch, _), .action(.show, _), .action(.trace, _): break
             default:
                 throw LessonError(file: file, line: fields.line(of: "fast-forward"),
-                                  message: "step '\(id)': only a check, a watch or a show can be skipped when fast-forwarding (an action changes the node)")
+                                  message: "step '\(id)': only a check, a watch, a show or a trace can be skipped when fast-forwarding (an action changes the node)")
             }
             step.skippedWhenFastForwarding = fastForward == "skip"
         }
@@ -362,6 +362,13 @@ public struct LessonParser: Sendable {
         case "kill-container": return .killContainer(pod: try fields.requiredString("kill-container"))
         case "second-node": return .secondNode(try choice(fields, "second-node"))
         case "show": return .show(try choice(fields, "show"))
+        case "trace":
+            let text = try fields.requiredString("trace")
+            guard let target = TraceTarget.parse(text), TraceTarget.names.contains(text) else {
+                throw LessonError(file: fields.file, line: fields.line(of: "trace"),
+                                  message: "unknown trace target '\(text)'; expected one of \(TraceTarget.names.joined(separator: ", "))")
+            }
+            return .trace(target, expect: try choice(fields, "expect"))
         case "wipe":
             guard try fields.requiredString("wipe") == "etcd-data" else {
                 throw LessonError(file: fields.file, line: fields.line(of: "wipe"), message: "unknown wipe; expected etcd-data")

@@ -100,15 +100,30 @@ extension Engine {
         }
     }
 
+    /// One request followed through the nat table, as `kubescratch trace` prints it; the screen draws it from the
+    /// report the runner keeps.
+    func trace(_ target: TraceTarget, expecting expectation: TraceExpectation) async throws -> ActionResult {
+        let runner = TraceRunner(context: context)
+        emit(.command(runner.command(target)))
+        let report: TraceReport
+        do {
+            report = try await runner.run(target)
+        } catch let refused as TraceRunner.Refused {
+            return .commandFailed(refused.description)
+        }
+        emit(.output(report.lines.joined(separator: "\n")))
+        let link = SecondNodeNetwork(cluster: context.network)
+        if let unmet = report.unmet(expectation, linkDevices: [link.hostLink, link.nodeLink]) { return .commandFailed(unmet) }
+        return .done(report.summary)
+    }
+
     /// `nsenter --net=/proc/<pause PID>/ns/net ip addr / ip route`: the pod's own interfaces and routes. The pause
     /// container's process holds the namespace's PID view; the namespace itself is pinned by containerd's mount.
     func showPodNetwork(_ pod: String) async throws -> ActionResult {
         guard let found = RuntimePod.current(pod, node: node, in: try await runtimePods()), found.running else {
             return .commandFailed("containerd has no running pod \(pod)")
         }
-        let tasks = try await context.shell.run(context.binaries.ctr, context.ctrArguments(["tasks", "ls"]), timeout: 10)
-        guard let pid = tasks.stdout.split(separator: "\n").first(where: { $0.hasPrefix(found.sandboxID) })?
-                .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int32($0) }),
+        guard let pid = try await RuntimeInspector(context: context).pausePID(of: found.sandboxID),
               let nsenter = SystemProgram.path("nsenter"), let ip = SystemProgram.path("ip") else {
             return .commandFailed("no running pause container for pod \(pod)")
         }

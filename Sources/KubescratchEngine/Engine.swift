@@ -282,6 +282,7 @@ public final class Engine: @unchecked Sendable {
             return .done("the cluster's stored state is gone")
         case .killContainer(let pod): return try await killContainers(of: pod)
         case .show(let state): return try await show(state)
+        case .trace(let target, let expectation): return try await trace(target, expecting: expectation)
         case .secondNode(let action): return try await secondNode(action, timeout: timeout)
         }
     }

@@ -53,6 +53,10 @@ public struct NodeObserver: Sendable {
             state.traffic = traffic.refresh().log
             state.trafficTime = Date()
         }
+        // A trace made in the last seconds (by `kubescratch trace` anywhere, a lesson step, the screen's P key).
+        if let last = TraceRunner.last(in: context.layout), Date().timeIntervalSince(last.time) < TraceReport.shownFor {
+            state.packet = last
+        }
         if components.contains(where: { $0.id == .kubeAPIServer && $0.health == .healthy }) {
             if let pods: KubeList<Pod> = await get("/api/v1/namespaces/default/pods"),
                let sets: KubeList<ReplicaSet> = await get("/apis/apps/v1/namespaces/default/replicasets") {

@@ -12,16 +12,32 @@ public struct PacketTracer: Sendable {
 
     public init(shell: Shell) { self.shell = shell }
 
-    public struct Report: Sendable {
-        public var target: String
+    /// The network namespace whose nat table and conntrack handle the packet (nil: the host's). node-2's
+    /// NodePort is handled by node-2's kube-proxy's rules, inside its namespace.
+    public var rulesNamespace: String?
+    /// The namespace the request is sent from (nil: the host's), e.g. a pod's: `/proc/<pause PID>/ns/net`.
+    public var clientNamespace: String?
+
+    public init(shell: Shell, rulesNamespace: String? = nil, clientNamespace: String? = nil) {
+        self.shell = shell
+        self.rulesNamespace = rulesNamespace
+        self.clientNamespace = clientNamespace
+    }
+
+    /// What one traced request found, before the names of pods are put to its addresses.
+    public struct Finding: Sendable {
         public var outcome: PacketTrace.Outcome
-        /// The HTTP status line the pod answered with (or why there was none).
         public var answer: String
-        /// conntrack's entry for the connection: original destination, and the reply's source (the pod).
         public var conntrack: String?
         public var replySource: String?
         public var route: String?
         public var attempts: Int
+        /// The nat table's chains after the request: a previous trace's chain missing from them is gone (nil: not
+        /// known, as with nftrace, which sees only the chains the packet passed).
+        public var declaredChains: [String]?
+        public var method: Method = .counters
+        /// The two `iptables-save -c -t nat` outputs the trace compared.
+        public var counters: (before: String, after: String) = ("", "")
     }
 
     /// Addresses a trace may be sent to: loopback, this machine's own, and the project's own ranges (pod bridges,
@@ -32,28 +48,108 @@ public struct PacketTracer: Sendable {
             || ipv4(host, isIn: second.podSubnet) || ipv4(host, isIn: second.link.description) || ipv4(host, isIn: network.serviceRange)
     }
 
-    public func trace(host: String, port: Int) async -> Report {
+    /// How the rules are read: counters (iptables), or the kernel's trace events (nftables: no counters there).
+    public enum Method: String, Sendable, CaseIterable {
+        case counters, nftrace
+    }
+
+    /// Counters where kube-proxy wrote iptables rules; its nftables mode (table `ip kube-proxy`) only by nftrace.
+    func detectMethod() async -> Method {
+        let save = await saveCommand()
+        if await run(save, ["-t", "nat"]).contains(":KUBE-SERVICES") { return .counters }
+        let nft = await run("nft", ["list", "table", "ip", "kube-proxy"])
+        return nft.contains("table ip kube-proxy") ? .nftrace : .counters
+    }
+
+    public func trace(host: String, port: Int, method chosen: Method? = nil) async -> Finding {
+        let method: Method
+        if let chosen { method = chosen } else { method = await detectMethod() }
+        if method == .nftrace { return await traceEvents(host: host, port: port) }
+        let save = await saveCommand()
         var attempts = 0
         while true {
             attempts += 1
-            let before = IPTablesSave(await save())
-            let (answer, localPort) = Self.request(host: host, port: port)
-            let after = IPTablesSave(await save())
+            let beforeText = await run(save, ["-c", "-t", "nat"])
+            let (answer, localPort) = await Self.request(host: host, port: port, from: clientNamespace)
+            let afterText = await run(save, ["-c", "-t", "nat"])
+            let before = IPTablesSave(beforeText), after = IPTablesSave(afterText)
             let outcome = PacketTrace.trace(before: before, after: after)
             // kube-proxy rewrites (and so zeroes) its chains on every sync: try again, up to three times.
             if case .rulesChanged = outcome, attempts < 3 { continue }
-            var report = Report(target: "\(host):\(port)", outcome: outcome, answer: answer, attempts: attempts)
+            var finding = Finding(outcome: outcome, answer: answer, attempts: attempts, declaredChains: after.chains["nat"] ?? [],
+                                  counters: (beforeText, afterText))
             if let localPort {
                 let entry = await connection(localPort: localPort, port: port)
-                report.conntrack = entry
-                report.replySource = entry.flatMap(Self.replySource)
+                finding.conntrack = entry
+                finding.replySource = entry.flatMap(Self.replySource)
             }
-            if let pod = report.replySource ?? (Self.destinationOf(outcome).map { String($0.split(separator: ":")[0]) }) {
-                report.route = (try? await shell.run("ip", ["route", "get", pod], timeout: 5))?.stdout
-                    .split(separator: "\n").first.map(String.init)
-            }
-            return report
+            let dnat = Self.destinationOf(outcome).map { String($0.split(separator: ":")[0]) }
+            let end = finding.replySource ?? dnat ?? host
+            finding.route = await run("ip", ["route", "get", end]).split(separator: "\n").first
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            return finding
         }
+    }
+
+    /// nftables: our own table marks the connection (NFTTracePlan), `nft monitor trace` reports each chain and rule
+    /// the marked packets meet, and the table is removed again whatever happened. kube-proxy's table is only read.
+    /// The steps are those of kube-proxy's table, or (`iptables-nft` writing for an iptables-mode kube-proxy, as here)
+    /// of the `nat` table its rules live in.
+    func traceEvents(host: String, port: Int) async -> Finding {
+        let plan = NFTTracePlan(host: host, port: port)
+        _ = await runNFT(stdin: plan.teardown)  // one an interrupted trace left
+        for command in plan.setup { _ = await run("nft", command) }
+        async let monitored = run("nft", plan.monitor, timeout: 2)
+        try? await Task.sleep(for: .milliseconds(400))  // the monitor subscribes before the packet
+        let (answer, localPort) = await Self.request(host: host, port: port, from: clientNamespace)
+        let events = NFTTrace.parse(await monitored)
+        _ = await runNFT(stdin: plan.teardown)
+        var finding = Finding(outcome: .nothingMatched, answer: answer, attempts: 1, declaredChains: nil, method: .nftrace)
+        if let id = NFTTrace.firstPacket(events, host: host, port: port) {
+            let table = events.contains { $0.table == "kube-proxy" } ? "kube-proxy" : "nat"
+            let steps = NFTTrace.steps(events, id: id, table: table)
+            finding.outcome = steps.isEmpty ? .nothingMatched : .traced(steps)
+        }
+        finding.counters = (plan.setup.map { "nft " + $0.joined(separator: " ") }.joined(separator: "\n"),
+                            events.isEmpty ? "(no trace events)" : "\(events.count) trace events")
+        if let localPort {
+            finding.conntrack = await connection(localPort: localPort, port: port)
+            finding.replySource = finding.conntrack.flatMap(Self.replySource)
+        }
+        let dnat = Self.destinationOf(finding.outcome).map { String($0.split(separator: ":")[0]) }
+        finding.route = await run("ip", ["route", "get", finding.replySource ?? dnat ?? host]).split(separator: "\n").first
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        return finding
+    }
+
+    func runNFT(stdin: String) async -> String {
+        let nft = SystemProgram.path("nft") ?? "nft"
+        if let rulesNamespace, let nsenter = SystemProgram.path("nsenter") {
+            return (try? await shell.run(nsenter, ["--net=\(rulesNamespace)", nft, "-f", "-"], timeout: 10, stdin: stdin))?.stdout ?? ""
+        }
+        return (try? await shell.run(nft, ["-f", "-"], timeout: 10, stdin: stdin))?.stdout ?? ""
+    }
+
+    /// The iptables backend kube-proxy wrote with. kube-proxy runs the `iptables`/`iptables-save` it finds on PATH
+    /// (v1.20: pkg/util/iptables/iptables.go, cmdIPTables "iptables"); on a host where that is one backend and the
+    /// rules sit in the other, read the one that declares KUBE-SERVICES: the two never see each other's rules.
+    func saveCommand() async -> String {
+        var seen: [String] = []
+        for candidate in ["iptables-save", "iptables-nft-save", "iptables-legacy-save"] where SystemProgram.path(candidate) != nil {
+            let text = await run(candidate, ["-t", "nat"])
+            if text.contains(":KUBE-SERVICES") { return candidate }
+            seen.append(candidate)
+        }
+        return seen.first ?? "iptables-save"
+    }
+
+    /// A program by absolute path, inside the rules' namespace when there is one.
+    func run(_ program: String, _ arguments: [String], timeout: Double = 10) async -> String {
+        let path = SystemProgram.path(program) ?? program
+        if let rulesNamespace, let nsenter = SystemProgram.path("nsenter") {
+            return (try? await shell.run(nsenter, ["--net=\(rulesNamespace)", path] + arguments, timeout: timeout))?.stdout ?? ""
+        }
+        return (try? await shell.run(path, arguments, timeout: timeout))?.stdout ?? ""
     }
 
     static func destinationOf(_ outcome: PacketTrace.Outcome) -> String? {
@@ -61,15 +157,10 @@ public struct PacketTracer: Sendable {
         return nil
     }
 
-    func save() async -> String {
-        (try? await shell.run("iptables-save", ["-c", "-t", "nat"], timeout: 10))?.stdout ?? ""
-    }
-
     /// conntrack's entry for our connection, found by the source port the kernel gave it.
     func connection(localPort: Int, port: Int) async -> String? {
-        let listed = try? await shell.run("conntrack", ["-L", "-p", "tcp", "--orig-port-src", String(localPort),
-                                                        "--orig-port-dst", String(port)], timeout: 5)
-        return listed?.stdout.split(separator: "\n").first { $0.contains("sport=\(localPort)") }.map(String.init)
+        let listed = await run("conntrack", ["-L", "-p", "tcp", "--orig-port-src", String(localPort), "--orig-port-dst", String(port)])
+        return listed.split(separator: "\n").first { $0.contains("sport=\(localPort)") }.map(String.init)
     }
 
     /// The second `src=` of an entry: who answered (after DNAT, the pod).
@@ -77,6 +168,36 @@ public struct PacketTracer: Sendable {
         let sources = entry.split(separator: " ").filter { $0.hasPrefix("src=") }
         return sources.count > 1 ? String(sources[1].dropFirst(4)) : nil
     }
+
+    /// The request from inside another network namespace: a thread of its own enters it (setns changes only the
+    /// calling thread) and ends with the request, so no other work ever runs in that namespace.
+    static func request(host: String, port: Int, from namespace: String?) async -> (String, Int?) {
+        guard let namespace else { return request(host: host, port: port) }
+        return await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let fd = open(namespace, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else {
+                    continuation.resume(returning: ("cannot open \(namespace): \(String(cString: strerror(errno)))", nil))
+                    return
+                }
+                defer { close(fd) }
+                guard let setns = Self.setns, setns(fd, Self.newNetworkNamespace) == 0 else {
+                    continuation.resume(returning: ("cannot enter \(namespace): \(String(cString: strerror(errno)))", nil))
+                    return
+                }
+                continuation.resume(returning: request(host: host, port: port))
+            }
+            thread.start()
+        }
+    }
+
+    /// setns(2) from the C library by name: Glibc's Swift module does not export it (it needs _GNU_SOURCE).
+    nonisolated(unsafe) static let setns: (@convention(c) (Int32, Int32) -> Int32)? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+    }()
+    /// CLONE_NEWNET from <linux/sched.h>.
+    static let newNetworkNamespace: Int32 = 0x4000_0000
 
     /// One HTTP/1.0 request on a new TCP connection; the status line and the connection's local port.
     static func request(host: String, port: Int) -> (String, Int?) {

@@ -86,6 +86,12 @@ public struct Reset: Sendable {
         removeBridge()
         let chains = IPTables.removeOurChains(keep: Set(snapshot?.chains ?? []))
         if !chains.isEmpty { say("remove \(chains.count) iptables chain(s) (KUBE-*, CNI-*) and the rules that jump to them") }
+        // The table an interrupted `kubescratch trace --method nftrace` left (only ever ours: NFTTracePlan.table).
+        if let nft = SystemProgram.path("nft"),
+           (try? await Shell().run(nft, ["list", "table", "ip", NFTTracePlan.table], timeout: 5))?.succeeded == true {
+            _ = try? await Shell().run(nft, ["-f", "-"], timeout: 5, stdin: NFTTracePlan(host: "", port: 0).teardown)
+            say("remove the nftables table \(NFTTracePlan.table) a trace left")
+        }
         lap("the bridge, veths and iptables chains")
 
         if let snapshot {

@@ -66,6 +66,13 @@ public struct RuntimeInspector: Sendable {
         }
     }
 
+    /// The host PID of a sandbox's pause container: its /proc/<PID>/ns/net is the pod's network namespace.
+    public func pausePID(of sandboxID: String) async throws -> Int32? {
+        let tasks = try await context.shell.run(context.binaries.ctr, context.ctrArguments(["tasks", "ls"]), timeout: 10)
+        return tasks.stdout.split(separator: "\n").first(where: { $0.hasPrefix(sandboxID) })?
+            .split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int32($0) }
+    }
+
     public func pods() async throws -> [RuntimePod] {
         let ctr = context.binaries.ctr
         let shell = context.shell

@@ -46,6 +46,11 @@ public final class TerminalApp {
     var lastTrafficLook = Date.distantPast
     /// Below 140 columns the calls take the output pane's place on a key (a).
     var showCalls = false
+    /// The last traced request while the diagram shows it (a few seconds, or until the next key), the trace file's
+    /// time when last read, and whether a trace of the P key runs.
+    var shownTrace: TraceReport?
+    var traceFileTime: Date?
+    var tracing = false
 
     public init(driver: SessionDriver, ascii: Bool) {
         self.driver = driver
@@ -129,6 +134,8 @@ public final class TerminalApp {
         guard var state = nodeState else { return }
         state.traffic = traffic
         state.trafficTime = Date()
+        if let trace = shownTrace, Date().timeIntervalSince(trace.time) >= TraceReport.shownFor { shownTrace = nil }
+        state.packet = shownTrace
         diagram = DiagramModel(state: state, previous: baseline)
         dirty = true
     }
@@ -141,6 +148,7 @@ public final class TerminalApp {
         guard now.timeIntervalSince(lastTrafficLook) >= 0.5 else { return }
         let (fresh, changed) = trafficFeed.refresh()
         traffic = fresh
+        lookAtTrace()
         if changed || now.timeIntervalSince(lastCompose) >= 1 { rebuildDiagram() }
         lastTrafficLook = now
     }
@@ -246,6 +254,8 @@ public final class TerminalApp {
         if isKey && code == ks_key_resize() { shown = nil; return }
         if mode == .help { mode = .tutorial; return }
         notice = nil
+        // A traced packet stays on the diagram until the next key (P itself draws a new one).
+        if shownTrace != nil, isKey || code != Int32(UnicodeScalar("P").value) { shownTrace = nil; rebuildDiagram() }
         if prompt != nil { handlePrompt(code, isKey: isKey); return }
         let session = driver.session
         if session.question != nil {
@@ -281,6 +291,7 @@ public final class TerminalApp {
             let aside = Aside.allCases.first { $0.key == key }!
             if shownAsides.remove(aside) == nil { shownAsides.insert(aside) }
         case "a": showCalls.toggle()
+        case "P": traceOnePacket()
         case ":": openPrompt()
         case "t": takeSuggestion()
         case "!": terminalWork = .shell
@@ -322,6 +333,54 @@ public final class TerminalApp {
     func quit() {
         work?.cancel()
         running = false
+    }
+
+    /// A trace written by anyone (a lesson's trace step, `:kubescratch trace`, another terminal) is drawn when the
+    /// file changes, while it is recent: one stat per look.
+    func lookAtTrace() {
+        let path = TraceReport.file(in: driver.tutorial.engine.context.layout)
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        guard let modified, modified != traceFileTime else { return }
+        traceFileTime = modified
+        if let report = TraceRunner.last(in: driver.tutorial.engine.context.layout),
+           Date().timeIntervalSince(report.time) < TraceReport.shownFor {
+            shownTrace = report
+            rebuildDiagram()
+        }
+    }
+
+    /// P: one request to the lesson's NodePort, followed through the nat table; its path on the diagram, its report
+    /// in the output pane. Pressed again, another connection: kube-proxy's random choice may pick another pod.
+    func traceOnePacket() {
+        guard !tracing else { return }
+        guard nodeState?.services.contains(where: { $0.name == TraceTarget.service }) == true else {
+            notice = "P follows a request to the Service \(TraceTarget.service)'s NodePort: it exists from stage 5"
+            return
+        }
+        tracing = true
+        notice = "tracing one request to port \(TraceTarget.lessonNodePort)…"
+        let runner = TraceRunner(context: driver.tutorial.engine.context)
+        let command = runner.command(.nodePort(.nodeIP))
+        Task.detached {
+            let outcome: Result<TraceReport, Error>
+            do { outcome = .success(try await runner.run(.nodePort(.nodeIP))) } catch { outcome = .failure(error) }
+            await MainActor.run { [weak self] in
+                guard let self else { return }
+                self.tracing = false
+                self.notice = nil
+                switch outcome {
+                case .success(let report):
+                    let lines = ["$ " + command] + report.lines
+                    self.inspector = ("trace: one packet (P again: another)", { lines })
+                    self.shownTrace = report
+                    self.traceFileTime = (try? FileManager.default.attributesOfItem(atPath: TraceReport.file(in: runner.context.layout)))?[.modificationDate] as? Date
+                    self.rebuildDiagram()
+                case .failure(let error):
+                    self.notice = "no trace: \(error)"
+                }
+                self.dirty = true
+            }
+        }
     }
 
     /// Tab walks node-1's boxes, then node-2's (stage 6).

@@ -173,7 +173,7 @@ import Testing
         #expect(try parse(good).steps.allSatisfy { !$0.skippedWhenFastForwarding }, "waited for unless marked")
         let onAction = good.replacingOccurrences(of: "timeout: 30", with: "timeout: 30\nfast-forward: skip")
         let actionError = try #require(error(onAction))
-        #expect(actionError.message.contains("only a check, a watch or a show can be skipped") && actionError.line == 18)
+        #expect(actionError.message.contains("only a check, a watch, a show or a trace can be skipped") && actionError.line == 18)
         let badValue = good.replacingOccurrences(of: "hold: 5s", with: "hold: 5s\nfast-forward: maybe")
         #expect(try #require(error(badValue)).message.contains("fast-forward must be skip or wait"))
     }

@@ -2,7 +2,7 @@
 # The tutorial's command line (issue 21), through tmux on a node at the end of stage 5: `:kubectl get nodes` shows the
 # node in the output pane; `:kubectl get pods -w` is stopped by Ctrl-C within a second while the tutorial keeps
 # running; `!` and `exit` come back to the same screen; `t` puts the lesson's suggestion on the prompt and Enter runs
-# it; `kubescratch env` sets up another shell. Needs $BIN, $NODE_NAME, the debug build (run from tests/e2e/run.sh).
+# it; `kubescratch env` sets up another shell; P draws one packet's path. Needs $BIN, $NODE_NAME, the debug build (run from tests/e2e/run.sh).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ks="$PWD/.build/debug/kubescratch"
@@ -117,6 +117,24 @@ kc delete configmap $(printf 'ks-latency-%s ' $(seq 1 10)) >/dev/null
 median=$(printf '%s\n' "${delays[@]}" | sort -n | sed -n 5,6p | awk '{s += $1} END {print int(s / 2)}')
 echo "  ok: a call is on the screen a median of ${median} ms after kubectl had its answer (10 creates: ${delays[*]} ms)"
 [ "$median" -le 1000 ] || { echo "command line: the median delay ${median} ms is over a second"; exit 1; }
+
+# The packet trace (issue 20): P follows one request to the NodePort; the diagram draws its path (the line under the
+# node, the iptables box, the pod that answered) and the output pane the rules it matched; the next key takes it away.
+tmux -S "$sock" send-keys Escape
+tmux -S "$sock" send-keys P
+wait_for "packet: you ──► $NODE_IP:30080 ──► " 10
+wait_for "◀ packet" 2
+wait_for "packet matched" 2
+wait_for "trace: one packet" 2
+wait_for "KUBE-SVC-" 2
+drawn=$(screen | grep -o "packet: you ──► .*" | head -1)
+pod=$(screen | grep -o "web-[a-z0-9-]* Running [0-9.]* ◀ packet" | awk '{print $1}' | head -1)
+[ -n "$pod" ] || { echo "command line: no pod is marked with the packet:"; screen; exit 1; }
+grep -q "$pod on $NODE_NAME" <<<"$drawn" || { echo "command line: the path names another pod than the one marked ($pod): $drawn"; exit 1; }
+tmux -S "$sock" send-keys Escape
+sleep 0.5
+screen | grep -q "◀ packet" && { echo "command line: the packet is still drawn after the next key"; screen; exit 1; }
+echo "  ok: P drew one packet's path to $pod (${drawn:0:100}…); the next key took it away"
 
 tmux -S "$sock" send-keys q
 wait_for "EXITED 0" 10

@@ -24,6 +24,7 @@ for t in iptables ip6tables; do
   rules=$($t-save 2>/dev/null | grep -E 'KUBE-|CNI-' | head -5)
   [ -n "$rules" ] && fail "$t chains/rules: $rules"
 done
+command -v nft >/dev/null && nft list tables 2>/dev/null | grep -q kubescratch-trace && fail "nftables table kubescratch-trace exists"
 [ -e "$state" ] && fail "$state still exists"
 for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/libexec/kubernetes /run/mount /root/.kube; do
   case " ${BASELINE_PATHS:-} " in *" $p "*) continue ;; esac

@@ -152,6 +152,7 @@ pass
 echo "== e2e: stage 6: a second node in its own network namespace joins, runs pods, goes away and comes back"
 run_stage 6 --break
 stage6_end=$(date +%s)
+bash tests/e2e/trace.sh 6
 "${ks[@]}" status | sed -n '/^COMPONENT/,$p' | grep -E '^(COMPONENT|node-2-)' | sed 's/^/  /'
 
 echo "== e2e: kubectl logs of every pod on both nodes, after both kubelets' garbage collection ran (issue 25)"

@@ -147,7 +147,7 @@ public enum DiagramLayoutEngine {
         var y = agents.nextY
 
         // What goes below the node box, so the node box knows how far down it may reach.
-        let below = belowTexts(model, ascii: ascii)
+        let below = belowTexts(model, ascii: ascii, width: width)
         let legendFits = height - (y + 4 + below.count) >= 1
 
         if let containerd = model.box(.containerd) {
@@ -216,8 +216,11 @@ public enum DiagramLayoutEngine {
     }
 
     /// Pods no node was chosen for, and the NodePort paths: lines under the node boxes.
-    static func belowTexts(_ model: DiagramModel, ascii: Bool) -> [StyledText] {
+    static func belowTexts(_ model: DiagramModel, ascii: Bool, width: Int) -> [StyledText] {
         var below: [StyledText] = []
+        if let packet = model.packet {
+            below.append(StyledText(packet.line(ascii: ascii, width: width - 2), packet.answered ? .new : .unhealthy))
+        }
         if !model.unscheduled.isEmpty {
             let names = model.unscheduled.map { $0.text(ascii: ascii) }.joined(separator: ", ")
             let style: CellStyle = model.unscheduled.contains { $0.isNew } ? .new : .podPending
@@ -356,6 +359,9 @@ public enum DiagramLayoutEngine {
 
     static func contentLines(_ box: DiagramModel.ComponentBox, ascii: Bool) -> [StyledText] {
         let symbol = ascii ? box.health.asciiSymbol : box.health.symbol
+        if box.id == .iptables, let packet = box.packetLines {
+            return packet.map { StyledText($0, .new) }
+        }
         if box.id == .iptables {
             return [StyledText("\(symbol) \(box.health == .healthy ? "KUBE-* rules" : "no rules")", CellStyle.of(box.health)),
                     StyledText("netfilter", .dim)]

@@ -14,6 +14,58 @@ public struct DiagramModel: Sendable, Equatable {
     public var nodePorts: [NodePortPath]
     /// Stage 6's node-2, drawn as a second node box joined to this one by the link.
     public var secondNode: SecondNode?
+    /// One traced request: the rules it matched (on the iptables box), the pod that answered (marked), the link it
+    /// crossed, and its path in a line under the node.
+    public var packet: PacketPath?
+
+    public struct PacketPath: Sendable, Equatable {
+        /// "you ──► 192.0.2.2:30080 ──► KUBE-SVC-… ──► KUBE-SEP-… ──► DNAT 10.200.0.5:80 ──► web-… on vm"
+        public var client: String
+        public var target: String
+        public var chains: [String]
+        public var dnat: String?
+        public var pod: String?
+        public var podNode: String?
+        public var acrossLink: Bool
+        /// Answered 200.
+        public var answered: Bool
+        public var rulesOf: String
+
+        public init(_ report: TraceReport, linkDevices: [String]) {
+            client = report.client == "this node" ? "you" : report.client
+            target = report.target
+            chains = report.wayChains
+            dnat = report.dnat
+            pod = report.pod
+            podNode = report.podNode
+            acrossLink = report.crossed(link: linkDevices)
+            answered = report.answer.contains(" 200")
+            rulesOf = report.rulesOf
+        }
+
+        /// The whole way in one line; KUBE-SERVICES and KUBE-NODEPORTS, which every such packet passes, left out
+        /// where the line is short of room.
+        public func line(ascii: Bool, width: Int) -> String {
+            let arrow = ascii ? " --> " : " ──► "
+            let end = pod.map { "\($0)" + (podNode.map { " on \($0)" } ?? "") } ?? (answered ? "answered" : "no pod")
+            func build(_ shown: [String]) -> String {
+                var parts = ["packet: \(client)", target] + shown
+                if let dnat { parts.append("DNAT \(dnat)") }
+                if acrossLink { parts.append("link") }
+                parts.append(end + (answered ? " (200)" : ""))
+                return parts.joined(separator: arrow)
+            }
+            let full = build(chains.isEmpty ? ["no KUBE-* rule"] : chains)
+            if full.count <= width || chains.isEmpty { return full }
+            return build(chains.filter { $0 != "KUBE-SERVICES" && $0 != "KUBE-NODEPORTS" })
+        }
+
+        /// The iptables box's two lines while a trace is shown.
+        public var boxLines: [String] {
+            let services = chains.filter { $0.hasPrefix("KUBE-SVC-") || $0.hasPrefix("KUBE-SEP-") || $0.hasPrefix("KUBE-EXT-") }
+            return [dnat == nil ? "packet: no DNAT" : "packet matched", "\(chains.count) chains, \(services.count) svc/sep"]
+        }
+    }
 
     public struct ComponentBox: Sendable, Equatable {
         public var id: BoxID
@@ -21,6 +73,8 @@ public struct DiagramModel: Sendable, Equatable {
         public var pid: Int32?
         public var port: Int?
         public var isNew: Bool
+        /// The iptables box while a traced request is shown: what it matched.
+        public var packetLines: [String]? = nil
     }
 
     /// The boxes a diagram can hold: the seven components, and the kernel's iptables that kube-proxy writes to.
@@ -87,9 +141,11 @@ public struct DiagramModel: Sendable, Equatable {
         public var isStatic: Bool
         public var terminating: Bool
         public var isNew: Bool
+        /// The pod a traced request reached.
+        public var traced = false
 
         public var style: CellStyle {
-            if isNew { return .new }
+            if isNew || traced { return .new }
             if terminating { return .dim }
             switch phase {
             case "Running": return ready ? .podRunning : .starting
@@ -114,6 +170,7 @@ public struct DiagramModel: Sendable, Equatable {
             if isStatic { parts.append("(static)") }
             parts.append(terminating ? "Terminating" : phase)
             if let ip { parts.append(ip) }
+            if traced { parts.append(ascii ? "<- packet" : "◀ packet") }
             return (isNew ? (ascii ? "+ " : "✚ ") : "") + parts.joined(separator: " ")
         }
     }
@@ -191,14 +248,16 @@ public struct DiagramModel: Sendable, Equatable {
         public var isNew: Bool
         /// The pod routes were added since the previous state.
         public var routesAreNew: Bool
+        /// A traced request crossed it.
+        public var carriesPacket = false
 
         /// "10.201.0.1 ⇄ 10.201.0.2"
         public var addresses: String { "\(hostAddress) ⇄ \(nodeAddress)" }
         /// "none" or "10.200.0.0/24 ⇄ 10.200.1.0/24"
         public var routes: String { podRoutes ? "\(firstPodRange) ⇄ \(secondPodRange)" : "none" }
         /// On one line: "10.201.0.1 ⇄ 10.201.0.2  pod routes: none".
-        public var label: String { "\(addresses)  pod routes: \(routes)" }
-        public var style: CellStyle { isNew || routesAreNew ? .new : (podRoutes ? .arrow : .podPending) }
+        public var label: String { "\(addresses)  pod routes: \(routes)" + (carriesPacket ? "  ◀ packet" : "") }
+        public var style: CellStyle { isNew || routesAreNew || carriesPacket ? .new : (podRoutes ? .arrow : .podPending) }
     }
 
     public func box(_ id: BoxID) -> ComponentBox? { components.first { $0.id == id } }
@@ -239,9 +298,12 @@ extension DiagramModel {
 
         let previousPods = (previous?.podGroups ?? []) + (previous?.secondNode?.podGroups ?? [])
         let knownPods = Set(previousPods.flatMap(\.pods).map(\.name) + (previous?.unscheduled ?? []).map(\.name))
+        let link = SecondNodeNetwork()
+        packet = state.packet.map { PacketPath($0, linkDevices: [link.hostLink, link.nodeLink]) }
+        let tracedPod = packet?.pod
         func line(_ pod: PodStatus) -> PodLine {
             PodLine(name: pod.name, phase: pod.phase, ready: pod.ready, ip: pod.ip, isStatic: pod.isStatic,
-                    terminating: pod.terminating, isNew: previous != nil && !knownPods.contains(pod.name))
+                    terminating: pod.terminating, isNew: previous != nil && !knownPods.contains(pod.name), traced: pod.name == tracedPod)
         }
         let onNode = state.pods.filter { $0.nodeName != nil || $0.isStatic }
         let secondName = state.secondNode?.name
@@ -286,6 +348,13 @@ extension DiagramModel {
                               },
                               apiServerAddress: "\(state.nodeIP):\(apiPort)",
                               podGroups: Self.groups(onNode.filter { $0.nodeName == second.name }, line: line), link: link)
+        }
+        if let packet {
+            if packet.acrossLink { secondNode?.link.carriesPacket = true }
+            // node-2's rules have no box of their own (they live in its namespace): the first node's box says whose.
+            if let index = components.firstIndex(where: { $0.id == .iptables }) {
+                components[index].packetLines = packet.rulesOf == "this node" ? packet.boxLines : ["packet: node-2's", "rules, in its netns"]
+            }
         }
     }
 

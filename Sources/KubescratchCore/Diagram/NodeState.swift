@@ -14,6 +14,8 @@ public struct NodeState: Sendable, Equatable {
     /// The API server's recent calls (its audit log), and the moment they are judged from (recent, a write just now).
     public var traffic: TrafficLog?
     public var trafficTime = Date()
+    /// The last traced request, while it is shown (the screen keeps it a few seconds, or until the next key).
+    public var packet: TraceReport?
 
     public init(nodeName: String, nodeIP: String, components: [ComponentStatus] = [], pods: [PodStatus] = [],
                 services: [ServiceStatus] = [], kubeletMode: KubeletMode? = nil, secondNode: SecondNodeState? = nil) {

@@ -179,7 +179,7 @@ struct TwoNodeLayout {
         // The link runs along the first node's channel row; node-2's agents stand level with the first node's.
         let linkY = agents1.busY ?? 2
         let agentsY = linkY + 2
-        let below = Engine.belowTexts(model, ascii: ascii)
+        let below = Engine.belowTexts(model, ascii: ascii, width: width)
         let fullBottom = agentsY - 2 + fullHeight(pods: 1) - 1
         let legendFits = height - (max(firstNodeBottom(agents1, pods: 1), fullBottom) + 1 + below.count) >= 1
         let bottomLimit = height - 1 - below.count - (legendFits ? 1 : 0)
@@ -213,7 +213,7 @@ struct TwoNodeLayout {
 
     func stacked() -> DiagramLayout {
         let agents1 = Engine.placeAgentRows(model, x: 2, y: 1, width: width - 4, ascii: ascii)
-        var below = Engine.belowTexts(model, ascii: ascii)
+        var below = Engine.belowTexts(model, ascii: ascii, width: width)
         let top1 = firstNodeBottom(agents1, pods: 1)
         // Rows left for node-2 (its borders included), below the first node and the link's row.
         func rowsForSecond(legend: Bool) -> Int { height - 1 - below.count - (legend ? 1 : 0) - (top1 + 1) }

@@ -309,6 +309,7 @@ public enum ScreenComposer {
             ("l / f / h", "the selected component's log, its command line and config, its health"),
             ("b", "break it: stop the selected component, or start it again"),
             ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
+            ("P", "follow one packet to the NodePort: the rules it matched, the pod that answered (stage 5 on)"),
             ("v / m", "hide or show the lesson's version notes (other releases) / machine notes (some machines' needs)"),
             (":", "a command line: kubectl, ctr, crictl, etcdctl … with this node's environment; output below"),
             ("t", "put the step's next suggested command on the command line"),

@@ -1,7 +1,7 @@
 /// `iptables-save -c` read as tables of chains of rules with their counters: the trace's raw material.
 /// A rule line is `[packets:bytes] -A CHAIN spec…`, a chain line `:CHAIN POLICY [packets:bytes]`.
 public struct IPTablesSave: Sendable, Equatable {
-    public struct Rule: Sendable, Equatable {
+    public struct Rule: Sendable, Equatable, Codable {
         public var table: String
         public var chain: String
         /// 1-based, as `iptables -L --line-numbers` counts.
@@ -63,14 +63,14 @@ public struct IPTablesSave: Sendable, Equatable {
 
 /// One request's way through the rules, from the counters read just before and just after it.
 public struct PacketTrace: Sendable, Equatable {
-    public struct Step: Sendable, Equatable {
+    public struct Step: Sendable, Equatable, Codable {
         public var rule: IPTablesSave.Rule
         /// How deep in the chain of jumps (0: the built-in chain the packet entered by).
         public var depth: Int
         public var packets: Int
     }
 
-    public enum Outcome: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable, Codable {
         case traced([Step])
         /// A rule changed under the request (kube-proxy rewrote its chains, which also zeroes their counters).
         case rulesChanged(String)
