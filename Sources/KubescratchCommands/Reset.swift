@@ -10,7 +10,8 @@ struct ResetCommand: AsyncParsableCommand {
         discussion: """
             Processes, containers and their shims, mounts under the state folder, kubepods cgroups, the cni0 bridge and \
             its veths, the KUBE-* and CNI-* iptables chains, the sysctls the components changed, the host folders they \
-            created, and the state folder itself. Safe to run at any time, also after a crash.
+            created, and the state folder itself. Safe to run at any time, also after a crash. The cache (binaries, and \
+            the kept ends of stages that make replays fast) stays unless --snapshots is given.
             """
     )
 
@@ -18,6 +19,9 @@ struct ResetCommand: AsyncParsableCommand {
 
     @Flag(name: [.short, .long], help: "Print how long each phase took.")
     var verbose = false
+
+    @Flag(name: .long, help: "Also remove the kept ends of stages (the cache's snapshots folder) that make replays fast.")
+    var snapshots = false
 
     func run() async throws {
         try Setup.requireRoot("reset")
@@ -31,6 +35,13 @@ struct ResetCommand: AsyncParsableCommand {
         let phases = await KubescratchEngine.Reset(layout: layout, say: { print("  · \($0)") }).run()
         if verbose {
             for (phase, seconds) in phases { print("  " + String(format: "%5.2f s", seconds) + "  " + phase) }
+        }
+        if snapshots {
+            let folder = StateLayout.defaultCache(environment: ProcessInfo.processInfo.environment) + "/snapshots"
+            if FileManager.default.fileExists(atPath: folder) {
+                try FileManager.default.removeItem(atPath: folder)
+                print("  · remove \(folder) (the kept ends of stages)")
+            }
         }
         print(String(format: "reset: done in %.1f s", Date().timeIntervalSince(started)))
     }

@@ -51,8 +51,11 @@ struct StageCommand: AsyncParsableCommand {
         commandName: "stage",
         abstract: "Replay one stage: bring the node to the start of stage N, then run it.",
         discussion: """
-            From a node further on, the later stages are rewound (their objects deleted, their components stopped); \
-            from a node not that far yet, the stages before N run first without pauses.
+            The end of each of stages 2 to 5 is kept when it is reached (etcd's keyspace and the generated files, in \
+            the cache beside the binaries; `reset --snapshots` removes them): the node is then reset and that end \
+            restored, its components started in dependency order, in seconds. Without one, from a node further on, \
+            the later stages are rewound (their objects deleted, their components stopped); from a node not that far \
+            yet, the stages before N run first without pauses.
             """
     )
 
@@ -70,6 +73,9 @@ struct StageCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not print the lesson text, only steps, commands and checks.")
     var stepsOnly = false
 
+    @Flag(name: .long, help: "Only bring the node to the start of stage N, then stop (`kubescratch` goes on from there).")
+    var startOnly = false
+
     func validate() throws {
         guard Lesson.stages.contains(number) else { throw ValidationError("the stage must be \(Lesson.stageRange)") }
     }
@@ -80,6 +86,7 @@ struct StageCommand: AsyncParsableCommand {
             let started = Date()
             try await driver.replay(stage: number)
             say(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
+            if startOnly { return }
             try await driver.walk(through: number, beforeStep: beforeStep)
         }
     }

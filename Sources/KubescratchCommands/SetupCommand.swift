@@ -67,11 +67,7 @@ struct SetupCommand: AsyncParsableCommand {
         if source == .debian, mirror != nil || from != nil { throw ValidationError("--source debian builds from source; it takes no --mirror or --from") }
     }
 
-    static var defaultCache: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/kubescratch" }
-        return (environment["HOME"] ?? "/root") + "/.cache/kubescratch"
-    }
+    static var defaultCache: String { StateLayout.defaultCache(environment: ProcessInfo.processInfo.environment) }
 
     /// Each companion's flag, its value, and the version it sets.
     var companionFlags: [(String, String?, WritableKeyPath<ReleaseVersions, KubernetesVersion>)] {

@@ -268,6 +268,12 @@ public struct ComponentPlanner: Sendable {
             // Re-sync every pod every 10 s (default 1 m): a mirror pod missed at registration appears quickly.
             "syncFrequency: 10s",
         ]
+        if !version.isAtLeast(1, 27) {
+            // How fast the kubelet may call the API server and record events: current releases' defaults (50 and
+            // 100 since 1.27, kubernetes PR #116121; 5 and 10 before). At 5 a second, a restarted kubelet's pod
+            // statuses queue for seconds behind its registration, lease and events.
+            lines += ["kubeAPIQPS: 50", "kubeAPIBurst: 100", "eventRecordQPS: 50", "eventBurst: 100"]
+        }
         switch mode {
         case .standalone:
             // Without an API server the kubelet cannot ask anyone who may do what (webhook needs a client):

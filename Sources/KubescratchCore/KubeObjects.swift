@@ -29,6 +29,16 @@ public struct Condition: Codable, Sendable, Equatable {
     public var status: String
     public var reason: String?
     public var message: String?
+    /// RFC 3339, whole seconds: when the status last changed (pods), or (nodes) lastHeartbeatTime: when the kubelet
+    /// last reported it.
+    public var lastTransitionTime: String?
+    public var lastHeartbeatTime: String?
+
+    /// The time the condition became what it is, or was last reported, whichever is later.
+    public var since: Date? {
+        let formatter = ISO8601DateFormatter()
+        return [lastTransitionTime, lastHeartbeatTime].compactMap { $0.flatMap(formatter.date(from:)) }.max()
+    }
 }
 
 public struct Pod: Codable, Sendable, Equatable {
@@ -58,6 +68,10 @@ public struct Pod: Codable, Sendable, Equatable {
     public var phase: String { status?.phase ?? "Unknown" }
     public var nodeName: String? { (spec?.nodeName).flatMap { $0.isEmpty ? nil : $0 } }
     public var isReady: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
+    /// Ready, as a kubelet said since `time` (a restored etcd still holds what was said before it was kept).
+    public func isReady(since time: Date) -> Bool {
+        status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" && ($0.since ?? .distantPast) >= time } ?? false
+    }
     /// Mirror pods are the API server's read-only copies of a kubelet's static pods.
     public var isMirror: Bool { metadata.annotations?["kubernetes.io/config.mirror"] != nil }
     public var podIP: String? { (status?.podIP).flatMap { $0.isEmpty ? nil : $0 } }
@@ -85,6 +99,11 @@ public struct Node: Codable, Sendable, Equatable {
 
     public var isReady: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
     public var readyCondition: Condition? { status?.conditions?.first { $0.type == "Ready" } }
+    /// Ready, as its kubelet reported since `time` (its heartbeat).
+    public func isReady(since time: Date) -> Bool {
+        guard let ready = readyCondition, ready.status == "True" else { return false }
+        return (ready.since ?? .distantPast) >= time
+    }
 }
 
 public struct Deployment: Codable, Sendable, Equatable {

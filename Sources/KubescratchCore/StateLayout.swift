@@ -34,6 +34,13 @@ public struct StateLayout: Sendable, Equatable {
     public func log(_ component: ComponentID) -> String { logs + "/\(component.name).log" }
     public func kubeconfig(_ name: String) -> String { kubeconfigs + "/\(name).kubeconfig" }
     public var adminKubeconfig: String { kubeconfig("admin") }
+
+    /// kubescratch's cache (downloaded or built binaries, stage snapshots), kept across resets: XDG_CACHE_HOME's
+    /// kubescratch folder, else ~/.cache/kubescratch.
+    public static func defaultCache(environment: [String: String]) -> String {
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/kubescratch" }
+        return (environment["HOME"] ?? "/root") + "/.cache/kubescratch"
+    }
     /// The API server's audit policy and log: who called it, with which verb, on what (the traffic view).
     public var auditPolicy: String { config + "/audit-policy.yaml" }
     public var auditLog: String { logs + "/audit.log" }

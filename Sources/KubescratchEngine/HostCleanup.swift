@@ -28,7 +28,7 @@ enum HostCleanup {
     /// SIGKILL to every process in the cgroup trees, again until none is left (2 s at most); returns those killed.
     static func killProcesses(inCgroupsUnder roots: [String]) -> Set<Int32> {
         var killed = Set<Int32>()
-        for _ in 0..<20 {
+        for _ in 0..<100 {
             var found = false
             for folder in folders(under: roots) {
                 let text = ProcFile.text("\(folder)/cgroup.procs") ?? ""
@@ -39,7 +39,7 @@ enum HostCleanup {
                 }
             }
             if !found { break }
-            usleep(100_000)
+            usleep(20_000)
         }
         return killed
     }

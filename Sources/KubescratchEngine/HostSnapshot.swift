@@ -94,6 +94,23 @@ public enum IPTables {
         return found
     }
 
+    /// `iptables-restore --noflush -w` with that input; true when the transaction was applied.
+    static func restore(_ program: String, _ input: String) -> Bool {
+        guard let path = SystemProgram.path(program + "-restore") else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--noflush", "-w"]
+        let pipe = Pipe()
+        process.standardInput = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return false }
+        pipe.fileHandleForWriting.write(Data(input.utf8))
+        try? pipe.fileHandleForWriting.close()
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
     /// Synchronous and quiet: used while tearing down, when nothing else may run.
     static func run(_ program: String, _ arguments: [String]) -> String {
         let process = Process()
@@ -111,11 +128,21 @@ public enum IPTables {
     }
 
     /// Deletes every rule that jumps to one of our chains, then the chains. Chains in `keep` were there before us.
+    /// One `iptables-restore --noflush` transaction per table (IPTablesRemoval); where that is refused, one command
+    /// per rule and chain as before.
     @discardableResult
     public static func removeOurChains(keep: Set<String>, matching isTarget: (String) -> Bool = isOurs) -> [String] {
         var removed: [String] = []
         for program in programs {
             for table in tables {
+                let removal = IPTablesRemoval(save: run(program + "-save", ["-t", table]), table: table) { chain in
+                    isTarget(chain) && !keep.contains("\(program)/\(table)/\(chain)")
+                }
+                if removal.chains.isEmpty { continue }
+                if restore(program, removal.restoreInput) {
+                    removed += removal.chains.map { "\(program)/\(table)/\($0)" }
+                    continue
+                }
                 let listing = run(program, ["-w", "-t", table, "-S"]).split(separator: "\n")
                 let chains = listing.filter { $0.hasPrefix("-N ") || $0.hasPrefix("-P ") }
                     .map { String($0.split(separator: " ")[1]) }

@@ -41,7 +41,8 @@ public struct Reset: Sendable {
             for component in ComponentID.allCases.reversed() where component != .containerd {
                 guard let record = supervisor.record(component) else { continue }
                 say("stop \(component.name) (pid \(record.pid))")
-                group.addTask { await supervisor.stop(component, grace: 5) }
+                // Everything it wrote is about to be deleted: no shutdown worth waiting for.
+                group.addTask { await supervisor.stop(component, grace: 0.3) }
             }
         }
         lap("stop the control plane and node agents, together")
@@ -57,23 +58,31 @@ public struct Reset: Sendable {
             let words = ProcessTable.commandLine(pid)
             return (words.first ?? "").contains("containerd-shim") && words.contains(layout.containerdSocket)
         }
+        var killed = shims
         if !shims.isEmpty {
             say("kill \(shims.count) containerd shim(s) of our containerd")
             for pid in shims { kill(pid, SIGKILL) }
         }
         let sockets = HostCleanup.removeShimSockets(shimSockets)
         if sockets > 0 { say("remove \(sockets) socket(s) our shims left in /run/containerd/s") }
-        let podProcesses = HostCleanup.killProcesses(inCgroupsUnder: cgroupRoots()).count
-        if podProcesses > 0 { say("kill \(podProcesses) leftover container process(es) in the kubepods cgroups") }
+        let podProcesses = HostCleanup.killProcesses(inCgroupsUnder: cgroupRoots())
+        killed += Array(podProcesses)
+        if !podProcesses.isEmpty { say("kill \(podProcesses.count) leftover container process(es) in the kubepods cgroups") }
         // Anything still running from our state folder (a component whose record was lost).
         for pid in ProcessTable.allPIDs() {
             let words = ProcessTable.commandLine(pid)
             if words.contains(where: { $0.contains(layout.root + "/") }) && pid != getpid() {
                 say("kill pid \(pid): \(words.first ?? "?") uses \(layout.root)")
                 kill(pid, SIGKILL)
+                killed.append(pid)
             }
         }
-        try? await Task.sleep(for: .milliseconds(300))
+        // Until they are gone (or zombies: this machine's init may not reap orphans), at most a second: what they
+        // held open must be closed before the unmounts.
+        let deadline = Date().addingTimeInterval(1)
+        while Date() < deadline, killed.contains(where: { kill($0, 0) == 0 && ProcessTable.state($0) != "Z" }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         lap("kill shims and leftover container processes")
 
         let unmounted = HostCleanup.unmountEverything(under: layout.root)

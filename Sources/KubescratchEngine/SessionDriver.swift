@@ -93,6 +93,7 @@ public final class SessionDriver: @unchecked Sendable {
             if result.passed, index == lesson.steps.count - 1 {
                 try? tutorial.saveProgress(stageNumber)
                 engine.emit(.stageFinished(lesson, seconds: Date().timeIntervalSince(stageStartedAt ?? started)))
+                await tutorial.keepSnapshot(of: stageNumber)
                 await afterStage?(lesson)
                 if stageNumber == tutorial.book.stages.last?.stage, tutorial.readings.count > 1, let wrapUp = tutorial.readings.last {
                     engine.emit(.reading(wrapUp))

@@ -151,6 +151,7 @@ public final class Tutorial: @unchecked Sendable {
             try saveProgress(next - 1, unfinished: next)
             try await engine.runStage(lesson, beforeStep: beforeStep)
             try saveProgress(next)
+            await keepSnapshot(of: next)
             await afterStage?(lesson)
             if next == 5, readings.count > 1, let wrapUp = readings.last { say(.reading(wrapUp)) }
             next += 1
@@ -208,9 +209,7 @@ public final class Tutorial: @unchecked Sendable {
             say(.note("rewinding stage \(unfinished) failed (\(failure.detail.split(separator: "\n").first ?? "")): resetting the node and moving it forward to the start of stage \(unfinished) instead"))
             await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
             guard unfinished > 1 else { return }
-            engine.fastForward = true
-            defer { engine.fastForward = false }
-            try await run(through: unfinished - 1)
+            try await fastForward(toEndOf: unfinished - 1)
         }
     }
 
@@ -231,6 +230,14 @@ public final class Tutorial: @unchecked Sendable {
         if target == 1 {
             say(.note("stage 1 starts from an empty node: resetting"))
             await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
+            return
+        }
+        // From any later or earlier point: reset and restore the end of the stage before, when it was kept. A reset
+        // and a restore take seconds; rewinding stage after stage, or running the stages before, takes tens.
+        if current != target - 1, snapshot(endOf: target - 1) != nil {
+            say(.note("moving to the start of stage \(target) from the kept end of stage \(target - 1): resetting first"))
+            await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
+            try await fastForward(toEndOf: target - 1)
             return
         }
         if current >= target {

@@ -191,6 +191,10 @@ import X509
             resolvConf: /etc/resolv.conf
             failSwapOn: false
             syncFrequency: 10s
+            kubeAPIQPS: 50
+            kubeAPIBurst: 100
+            eventRecordQPS: 50
+            eventBurst: 100
             authentication:
               anonymous:
                 enabled: false

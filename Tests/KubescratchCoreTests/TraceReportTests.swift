@@ -88,8 +88,13 @@ struct TraceReportTests {
         let wide = path.line(ascii: false, width: 200)
         #expect(wide.hasPrefix("packet: you ──► 192.0.2.2:30080 ──► KUBE-SERVICES ──► KUBE-NODEPORTS ──► KUBE-SVC-"))
         #expect(wide.hasSuffix("web-1 on vm (200)") && wide.contains("DNAT 10.200.0."))
-        let narrow = path.line(ascii: true, width: 80)
-        #expect(!narrow.contains("KUBE-SERVICES") && narrow.contains("KUBE-SVC-") && narrow.contains(" --> "))
+        let middle = path.line(ascii: true, width: 140)
+        #expect(!middle.contains("KUBE-SERVICES") && middle.contains("KUBE-SVC-") && middle.contains(" --> "), "\(middle)")
+        for width in [140, 110, 80] {
+            let line = path.line(ascii: false, width: width)
+            #expect(line.count <= width && line.hasSuffix("web-1 on vm (200)"), "\(width): \(line)")
+        }
+        #expect(path.line(ascii: false, width: 110).contains("SVC-"), "the hashes cut before the chains go")
         // The state carries it to the model: the iptables box lists what matched, the pod is marked.
         var state = NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: [ComponentStatus(id: .kubeProxy, health: .healthy)])
         state.pods = [PodStatus(name: "web-1", phase: "Running", ready: true, ip: "10.200.0.5", nodeName: "vm", isStatic: false, labels: ["app": "web"])]

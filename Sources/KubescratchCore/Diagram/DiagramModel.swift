@@ -55,9 +55,19 @@ public struct DiagramModel: Sendable, Equatable {
                 parts.append(end + (answered ? " (200)" : ""))
                 return parts.joined(separator: arrow)
             }
-            let full = build(chains.isEmpty ? ["no KUBE-* rule"] : chains)
-            if full.count <= width || chains.isEmpty { return full }
-            return build(chains.filter { $0 != "KUBE-SERVICES" && $0 != "KUBE-NODEPORTS" })
+            // Shorter and shorter until it fits: without the two chains every such packet passes, then with the
+            // chains' hashes cut ("SVC-CDGG…"), then with the DNAT and the pod only. The pod always stays.
+            let services = chains.filter { $0 != "KUBE-SERVICES" && $0 != "KUBE-NODEPORTS" }
+            let short = services.map { chain -> String in
+                let name = chain.hasPrefix("KUBE-") ? String(chain.dropFirst(5)) : chain
+                guard let dash = name.firstIndex(of: "-"), name.distance(from: dash, to: name.endIndex) > 6 else { return name }
+                return String(name[...name.index(dash, offsetBy: 4)]) + "…"
+            }
+            for candidate in [chains.isEmpty ? ["no KUBE-* rule"] : chains, services, short, []] {
+                let line = build(candidate)
+                if line.count <= width || candidate.isEmpty { return line }
+            }
+            return build([])
         }
 
         /// The iptables box's two lines while a trace is shown.
