@@ -171,16 +171,20 @@ grep -q "stage 6 done in" "$audit_dir/reboot6.out" || { echo "e2e: stage 6 did n
 python3 tests/e2e/assert_stage.py 6
 pass
 
-echo "== e2e: replay stage 3 (rewinds stage 6 first: node-2 must leave nothing behind)"
+echo "== e2e: replay stage 3 from the end of stage 6 (reset, node-2 included, then the kept end of stage 2 restored)"
 start=$(date +%s%N)
 "${ks[@]}" stage 3 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay3.out"
-timings+=("replay stage 3 (rewind 6,5,4,3 + run 3): $(seconds_since "$start") s")
-grep -q "back at the start of stage 3" "$audit_dir/replay3.out"
+timings+=("replay stage 3 from the end of stage 6 (reset + restore the end of 2 + run 3): $(seconds_since "$start") s")
+back=$(grep -o "back at the start of stage 3 in [0-9.]* s" "$audit_dir/replay3.out")
+timings+=("  of which $back")
+grep -q "restoring the end of stage 2" "$audit_dir/replay3.out" || { echo "e2e: the end of stage 2 was not restored"; false; }
 bash tests/e2e/residue_node2.sh
 pass
 python3 tests/e2e/assert_stage.py 3
 pass
 for n in 4 5; do run_stage "$n"; done
+# What the real run left, to compare with the same end restored after the reset (issue 23).
+python3 tests/e2e/same_node.py capture "$audit_dir/real5.json"
 
 echo "== e2e: reset"
 start=$(date +%s%N)
@@ -189,13 +193,17 @@ timings+=("reset from stage 5: $(seconds_since "$start") s")
 bash tests/e2e/residue_check.sh
 pass
 
-echo "== e2e: replay stage 6 from an empty node (fast-forward through stages 1-5, then the second node)"
+echo "== e2e: an empty node to the start of stage 6 (the kept end of stage 5 restored), the same node as a real run, then stage 6"
+start=$(date +%s%N)
+"${ks[@]}" stage 6 --start-only --plain "${common[@]}" --steps-only | tee "$audit_dir/forward6.out"
+timings+=("an empty node to the start of stage 6 (the end of stage 5 restored): $(seconds_since "$start") s")
+grep -q "restoring the end of stage 5" "$audit_dir/forward6.out" || { echo "e2e: the end of stage 5 was not restored"; false; }
+python3 tests/e2e/same_node.py capture "$audit_dir/moved5.json"
+python3 tests/e2e/same_node.py compare "$audit_dir/real5.json" "$audit_dir/moved5.json"
+python3 tests/e2e/assert_stage.py 5
 start=$(date +%s%N)
 "${ks[@]}" stage 6 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay6.out"
-timings+=("replay stage 6 from an empty node (fast-forward 1-5 + run 6): $(seconds_since "$start") s")
-back=$(grep -o "back at the start of stage 6 in [0-9.]* s" "$audit_dir/replay6.out")
-timings+=("  of which $back")
-grep -q "not waited for while moving forward" "$audit_dir/replay6.out"
+timings+=("stage 6 from its restored start: $(seconds_since "$start") s")
 python3 tests/e2e/assert_stage.py 6
 pass
 
