@@ -192,7 +192,7 @@ public struct PacketTracer: Sendable {
     }
 
     /// setns(2) from the C library by name: Glibc's Swift module does not export it (it needs _GNU_SOURCE).
-    nonisolated(unsafe) static let setns: (@convention(c) (Int32, Int32) -> Int32)? = {
+    static let setns: (@convention(c) (Int32, Int32) -> Int32)? = {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
     }()

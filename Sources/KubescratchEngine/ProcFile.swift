@@ -5,10 +5,16 @@ import KubescratchCore
 /// (4 KB). /proc/self/mountinfo with two nodes' pods is ~16 KB: reset and node-2's teardown missed every mount past
 /// the first page until this read to the end.
 public enum ProcFile {
+    /// nil when the file cannot be read, also when it vanishes while being read: a cgroup's `cgroup.procs` answers
+    /// ENODEV once the cgroup is being removed (readDataToEndOfFile would trap on that; readToEnd throws).
     public static func text(_ path: String) -> String? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        do {
+            return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        } catch {
+            return nil
+        }
     }
 }
 

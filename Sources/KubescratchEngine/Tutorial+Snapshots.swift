@@ -106,7 +106,7 @@ extension Tutorial {
     /// place as when it was kept. Throws when any of it fails; the caller resets and runs the steps instead.
     func restore(_ snapshot: StageSnapshot) async throws {
         let stage = snapshot.stage
-        guard let folder = snapshotFolder(endOf: stage), let restorer = snapshotRestorer, let etcdctl,
+        guard let folder = snapshotFolder(endOf: stage), let restorer = snapshotRestorer, etcdctl != nil,
               let lesson = book.stage(stage) else { throw TutorialError.stuck("no snapshot of stage \(stage)") }
         let fm = FileManager.default
         let started = Date()
@@ -219,10 +219,10 @@ extension Tutorial {
         throw TutorialError.stuck("the restored node did not come back in 120 s: still waiting for \(missing)")
     }
 
-    /// Moves an empty node to the end of `stage`: from its snapshot when there is one, else by running the stages'
-    /// steps without their observation windows.
+    /// Moves the node to the end of `stage`: an empty node from that stage's kept end when there is one, else by
+    /// running the stages' steps after the last completed one, without their observation windows.
     func fastForward(toEndOf stage: Int) async throws {
-        if let snapshot = snapshot(endOf: stage) {
+        if completedStage == 0, loadProgress()?.unfinishedStage == nil, let snapshot = snapshot(endOf: stage) {
             do {
                 try await restore(snapshot)
                 return

@@ -137,9 +137,9 @@ public final class Tutorial: @unchecked Sendable {
         if case .failed(let detail) = result { throw StageFailure(stage: stage, step: step, detail: detail, crash: engine.lastCrash) }
     }
 
-    /// Runs the stages after the last completed one, up to `through`.
-    public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil,
-                    afterStage: (@Sendable (Lesson) async -> Void)? = nil) async throws {
+    /// Runs the stages after the last completed one, up to `through`, without pauses (moving a node forward, and
+    /// after a failed rewind). The learner's own runs go step by step through SessionDriver.
+    public func run(through last: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
         try await recover()
         var next = completedStage + 1
         if next == 1, let introduction = readings.first { say(.reading(introduction)) }
@@ -152,17 +152,8 @@ public final class Tutorial: @unchecked Sendable {
             try await engine.runStage(lesson, beforeStep: beforeStep)
             try saveProgress(next)
             await keepSnapshot(of: next)
-            await afterStage?(lesson)
-            if next == 5, readings.count > 1, let wrapUp = readings.last { say(.reading(wrapUp)) }
             next += 1
         }
-    }
-
-    /// Brings the node to the start of `stage` (rewinding or fast-forwarding), then runs it.
-    public func replay(stage target: Int, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
-        guard book.stage(target) != nil else { throw TutorialError.noLesson(target) }
-        try await moveToStart(of: target)
-        try await run(through: target, beforeStep: beforeStep)
     }
 
     /// Brings the node back to a known point after whatever happened since the last run (a crash, a kill, Ctrl-C):
@@ -255,10 +246,7 @@ public final class Tutorial: @unchecked Sendable {
                 await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
             }
         }
-        // Fast-forward through the stages before the target, without the deliberate observation windows.
-        engine.fastForward = true
-        defer { engine.fastForward = false }
-        try await run(through: target - 1)
+        try await fastForward(toEndOf: target - 1)
     }
 }
 

@@ -100,7 +100,8 @@ struct TraceReportTests {
         state.pods = [PodStatus(name: "web-1", phase: "Running", ready: true, ip: "10.200.0.5", nodeName: "vm", isStatic: false, labels: ["app": "web"])]
         state.packet = report
         let model = DiagramModel(state: state)
-        #expect(model.box(.iptables)?.packetLines?.first == "packet matched")
+        let box = try #require(model.box(.iptables)?.packetLines)
+        #expect(box.count == 2 && box[0].hasPrefix("▸ SVC-") && box[1].hasPrefix("▸ SEP-") && box[1].hasSuffix(" DNAT"), "\(box)")
         #expect(model.podGroups.flatMap(\.pods).first?.traced == true)
         #expect(model.podGroups.flatMap(\.pods).first?.text(ascii: false).hasSuffix("◀ packet") == true)
         let layout = DiagramLayoutEngine.layout(model, width: 120, height: 40)
@@ -144,7 +145,7 @@ struct TraceReportTests {
         report.gone = TraceReport.gone(since: withService, declared: before.chains["nat"] ?? [])
         #expect(report.gone.count == 2, "\(report.gone)")
         let path = DiagramModel.PacketPath(report, linkDevices: Self.link)
-        #expect(!path.answered && path.dnat == nil && path.boxLines.first == "packet: no DNAT")
+        #expect(!path.answered && path.dnat == nil && path.boxLines == ["packet: no rule", "rewrote it"])
     }
 }
 

@@ -124,7 +124,7 @@ tmux -S "$sock" send-keys Escape
 tmux -S "$sock" send-keys P
 wait_for "packet: you ──► $NODE_IP:30080 ──► " 10
 wait_for "◀ packet" 2
-wait_for "packet matched" 2
+wait_for "▸ SEP-" 2
 wait_for "trace: one packet" 2
 wait_for "KUBE-SVC-" 2
 drawn=$(screen | grep -o "packet: you ──► .*" | head -1)

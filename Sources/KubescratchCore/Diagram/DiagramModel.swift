@@ -58,11 +58,7 @@ public struct DiagramModel: Sendable, Equatable {
             // Shorter and shorter until it fits: without the two chains every such packet passes, then with the
             // chains' hashes cut ("SVC-CDGG…"), then with the DNAT and the pod only. The pod always stays.
             let services = chains.filter { $0 != "KUBE-SERVICES" && $0 != "KUBE-NODEPORTS" }
-            let short = services.map { chain -> String in
-                let name = chain.hasPrefix("KUBE-") ? String(chain.dropFirst(5)) : chain
-                guard let dash = name.firstIndex(of: "-"), name.distance(from: dash, to: name.endIndex) > 6 else { return name }
-                return String(name[...name.index(dash, offsetBy: 4)]) + "…"
-            }
+            let short = services.map(Self.short)
             for candidate in [chains.isEmpty ? ["no KUBE-* rule"] : chains, services, short, []] {
                 let line = build(candidate)
                 if line.count <= width || candidate.isEmpty { return line }
@@ -70,10 +66,19 @@ public struct DiagramModel: Sendable, Equatable {
             return build([])
         }
 
-        /// The iptables box's two lines while a trace is shown.
+        /// The iptables box's two lines while a trace is shown: the Service's chain and the endpoint's it matched.
         public var boxLines: [String] {
-            let services = chains.filter { $0.hasPrefix("KUBE-SVC-") || $0.hasPrefix("KUBE-SEP-") || $0.hasPrefix("KUBE-EXT-") }
-            return [dnat == nil ? "packet: no DNAT" : "packet matched", "\(chains.count) chains, \(services.count) svc/sep"]
+            guard dnat != nil else { return ["packet: no rule", "rewrote it"] }
+            let service = chains.last { $0.hasPrefix("KUBE-SVC-") || $0.hasPrefix("service-") }
+            let endpoint = chains.last { $0.hasPrefix("KUBE-SEP-") || $0.hasPrefix("endpoint-") }
+            return ["▸ " + (service.map(Self.short) ?? "?"), "▸ " + (endpoint.map(Self.short) ?? "?") + " DNAT"]
+        }
+
+        /// "KUBE-SVC-CDGGSHYLG3RE2FKL" → "SVC-CDGG…": enough to tell two apart on screen.
+        static func short(_ chain: String) -> String {
+            let name = chain.hasPrefix("KUBE-") ? String(chain.dropFirst(5)) : chain
+            guard let dash = name.firstIndex(of: "-"), name.distance(from: dash, to: name.endIndex) > 6 else { return name }
+            return String(name[...name.index(dash, offsetBy: 4)]) + "…"
         }
     }
 
