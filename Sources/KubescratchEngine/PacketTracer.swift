@@ -5,8 +5,21 @@ import Glibc
 #endif
 
 /// Follows one real request through kube-proxy's rules: the nat table's counters read just before and just after one
-/// new TCP connection (only a connection's first packet goes through nat), the connection-tracking entry that proves
-/// where the kernel sent it, and the route to the pod.
+/// new TCP connection, the connection-tracking entry that proves where the kernel sent it, and the route to the pod.
+///
+/// What it relies on, per version:
+/// - Only a connection's first packet passes the nat table (iptables(8): the nat table "is consulted when a packet
+///   that creates a new connection is encountered"); later packets follow conntrack. So a counter counts connections.
+/// - kube-proxy writes its chains with `iptables-restore --noflush`, declaring each (`:KUBE-SVC-… - [0:0]`), which
+///   zeroes its counters. v1.20 (pkg/proxy/iptables/proxier.go syncProxyRules) declares every chain on every sync: on
+///   each change and every `iptables.syncPeriod` (30 s). From 1.28 (`MinimizeIPTablesRestore`, kubernetes PR #110268
+///   alpha 1.26, #115138 beta 1.27, #117872 GA 1.28) a sync rewrites only changed Services' chains, with
+///   KUBE-SERVICES, KUBE-NODEPORTS and the masquerade chains. A trace that meets a reset tries again.
+/// - Layouts: v1.20 marks NodePort traffic in KUBE-NODEPORTS and has KUBE-XLB- for `externalTrafficPolicy: Local`;
+///   1.24 (PR #109060) moved that to KUBE-EXT-… (and KUBE-SVL-… for local endpoints). PacketTrace follows whatever
+///   chains the counters name, so both read the same way (tests: Fixtures/v1.20.2 and Fixtures/current).
+/// - nftables mode (`NFTablesProxyMode`: alpha 1.29, beta 1.31, GA 1.33; pkg/features/kube_features.go) keeps table
+///   `ip kube-proxy` without counters and must not be touched: `Method.nftrace` (NFTTracePlan).
 public struct PacketTracer: Sendable {
     public let shell: Shell
 
@@ -130,9 +143,11 @@ public struct PacketTracer: Sendable {
         return (try? await shell.run(nft, ["-f", "-"], timeout: 10, stdin: stdin))?.stdout ?? ""
     }
 
-    /// The iptables backend kube-proxy wrote with. kube-proxy runs the `iptables`/`iptables-save` it finds on PATH
-    /// (v1.20: pkg/util/iptables/iptables.go, cmdIPTables "iptables"); on a host where that is one backend and the
-    /// rules sit in the other, read the one that declares KUBE-SERVICES: the two never see each other's rules.
+    /// The iptables backend kube-proxy wrote with. A kube-proxy binary runs the `iptables`/`iptables-save` it finds
+    /// on PATH (v1.20: pkg/util/iptables/iptables.go, cmdIPTables "iptables"); its image picks a backend with
+    /// kubernetes-sigs/iptables-wrappers (pkg/xtables/detect.go: the kubelet's KUBE-IPTABLES-HINT or
+    /// KUBE-KUBELET-CANARY chains in nft first, then legacy). Here: read the one that declares KUBE-SERVICES, since
+    /// the two backends never see each other's rules.
     func saveCommand() async -> String {
         var seen: [String] = []
         for candidate in ["iptables-save", "iptables-nft-save", "iptables-legacy-save"] where SystemProgram.path(candidate) != nil {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The fault lane: real kills and interrupts while a stage runs, on one node walked from empty to stage 4.
+# The fault lane: real kills and interrupts while a stage runs, on one node walked from empty to stage 4, and a kill
+# while a replay restores a kept stage end.
 # For each case: the message names the component (or says "interrupted"), how long kubescratch took to notice,
 # and that the next plain `run` reaches the end of the stage without `reset`. Every wait is bounded.
 # Needs: $BIN, $KUBESCRATCH_STATE_DIR, the debug build (run from tests/e2e/run.sh).
@@ -171,6 +172,26 @@ recovery_ms=$(( $(now_ms) - start ))
 results+=("6. kill -9 kubescratch mid-stage 4: the next run finished stage 4 in $(fmt "$recovery_ms") (case 8 ran beside it)")
 echo "  ok: 6. kill -9 kubescratch mid-stage 4"
 echo "  ok: 8. two at once"
+
+echo "== faults: 10. kill -9 kube-apiserver while a replay restores the kept end of stage 2 (issue 23)"
+: >"$work/run.out"
+timeout --foreground 300 "${ks[@]}" stage 3 --start-only --plain --offline --bin-dir "$BIN" >"$work/run.out" 2>&1 &
+run_pid=$!
+wait_line "restoring the end of stage 2"
+record=$KUBESCRATCH_STATE_DIR/run/components/kube-apiserver.json
+deadline=$(( $(now_ms) + 30000 ))
+until [ -f "$record" ]; do [ "$(now_ms)" -lt "$deadline" ] || fail "10: the restore never started kube-apiserver"; sleep 0.02; done
+t0=$(now_ms); kill -9 "$(pid_of kube-apiserver)"
+deadline=$(( $(date +%s) + 180 ))
+while kill -0 "$run_pid" 2>/dev/null; do [ "$(date +%s)" -lt "$deadline" ] || fail "10: the replay did not finish"; sleep 0.2; done
+set +e; wait "$run_pid"; status=$?; set -e
+elapsed_ms=$(( $(now_ms) - t0 ))
+[ "$status" = 0 ] || fail "10: the replay ended with status $status"
+grep -q "restoring the end of stage 2 failed" "$work/run.out" || fail "10: the replay did not say the restore failed"
+grep -q "back at the start of stage 3" "$work/run.out" || fail "10: the replay did not reach the start of stage 3"
+python3 tests/e2e/assert_stage.py 2 >/dev/null || fail "10: the node is not at the end of stage 2"
+results+=("10. kill -9 kube-apiserver during a restore: reset and ran the steps instead; at the start of stage 3 $(fmt "$elapsed_ms") after the kill")
+echo "  ok: 10. a kill during a restore"
 
 echo "== faults: results"
 printf '  %s\n' "${results[@]}"

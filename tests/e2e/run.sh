@@ -210,7 +210,7 @@ pass
 echo "== e2e: the fault lane (kills and interrupts mid-stage, on this node)"
 start=$(date +%s%N)
 bash tests/e2e/faults.sh | tee "$audit_dir/faults.out"
-timings+=("fault lane (8 cases, stages 1-4): $(seconds_since "$start") s")
+timings+=("fault lane (11 cases: stages 1-4 and a restore): $(seconds_since "$start") s")
 pass
 
 echo "== e2e: reset again"
