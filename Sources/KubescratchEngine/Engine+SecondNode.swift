@@ -51,24 +51,13 @@ extension Engine {
         let images = context.images
         for (index, name) in [images.pause, images.web].enumerated() {
             let archive = "\(folder)/image-\(index).tar"
-            // Once in a few dozen runs the import reported a blob of the archive "not found" (a containerd content
-            // race, seen once in the e2e lane on 2026-12-06): export and import again, once, before giving up.
-            for attempt in 1...2 {
-                let export = context.ctrArguments(["images", "export", archive, name])
-                emit(.command((["ctr"] + export).map(shellQuoted).joined(separator: " ")))
-                let exported = try await context.shell.run(ctr, export, timeout: timeout)
-                guard exported.succeeded else { return .commandFailed("ctr images export failed: \(exported.combinedOutput)") }
-                let base = String(name.split(separator: ":").first ?? "")
-                let load = secondNodePlanner.ctrGlobalOptions + ["images", "import", "--base-name", base, "--index-name", name, archive]
-                emit(.command((["ctr"] + load).map(shellQuoted).joined(separator: " ")))
-                let imported = try await context.shell.run(ctr, load, timeout: timeout)
-                try? FileManager.default.removeItem(atPath: archive)
-                if imported.succeeded { break }
-                guard attempt == 1, imported.combinedOutput.contains("not found") else {
-                    return .commandFailed("ctr images import into node-2 failed: \(imported.combinedOutput)")
-                }
-                emit(.note("the import missed a blob (\(imported.combinedOutput.split(separator: "\n").first ?? "")): exporting and importing again"))
-            }
+            let export = context.ctrArguments(["images", "export", archive, name])
+            emit(.command((["ctr"] + export).map(shellQuoted).joined(separator: " ")))
+            let exported = try await context.shell.run(ctr, export, timeout: timeout)
+            guard exported.succeeded else { return .commandFailed("ctr images export failed: \(exported.combinedOutput)") }
+            let imported = try await importImage(secondNodePlanner.ctrGlobalOptions, name: name, archive: archive, timeout: timeout)
+            try? FileManager.default.removeItem(atPath: archive)
+            guard imported.succeeded else { return .commandFailed("ctr images import into node-2 failed: \(imported.combinedOutput)") }
         }
         return .done("\(images.pause), \(images.web) ready in node-2's containerd")
     }

@@ -382,14 +382,27 @@ public final class Engine: @unchecked Sendable {
             let built = [try await builder.buildPause(name: images.pause, into: layout.images),
                          try await builder.buildWeb(name: images.web, into: layout.images)]
             for image in built {
-                let base = String(image.name.split(separator: ":").first ?? "")
-                let arguments = context.ctrArguments(["images", "import", "--base-name", base, "--index-name", image.name, image.archive])
-                emit(.command((["ctr"] + arguments).joined(separator: " ")))
-                let result = try await context.shell.run(ctr, arguments, timeout: timeout)
+                let result = try await importImage(context.ctrArguments([]), name: image.name, archive: image.archive, timeout: timeout)
                 guard result.succeeded else { return .commandFailed("ctr images import failed: \(result.combinedOutput)") }
             }
         }
         return .done("\(wanted.joined(separator: ", ")) ready in containerd")
+    }
+
+    /// `ctr images import` of an archive, once more when containerd reports one of its blobs "not found": a content
+    /// race inside containerd, seen about once in a few dozen imports here (2026-12-06: node-2's copy, and a
+    /// restore's import right after containerd started), which a second import of the same archive does not meet.
+    func importImage(_ ctrOptions: [String], name: String, archive: String, timeout: Double) async throws -> CommandResult {
+        let base = String(name.split(separator: ":").first ?? "")
+        let arguments = ctrOptions + ["images", "import", "--base-name", base, "--index-name", name, archive]
+        var result = CommandResult(status: 1, stdout: "", stderr: "", timedOut: false)
+        for attempt in 1...2 {
+            emit(.command((["ctr"] + arguments).map(shellQuoted).joined(separator: " ")))
+            result = try await context.shell.run(context.binaries.ctr, arguments, timeout: timeout)
+            guard !result.succeeded, attempt == 1, result.combinedOutput.contains("not found") else { break }
+            emit(.note("the import missed a blob (\(result.combinedOutput.split(separator: "\n").first ?? "")): importing again"))
+        }
+        return result
     }
 
     func start(_ component: ComponentID, mode: KubeletMode) async throws -> ActionResult {
