@@ -379,10 +379,14 @@ public final class Engine: @unchecked Sendable {
             let builder = ImageBuilder(busybox: context.binaries.path("busybox"), tar: context.binaries.path("tar"), shell: context.shell)
             try FileManager.default.createDirectory(atPath: layout.images, withIntermediateDirectories: true)
             emit(.command("(in Swift) build OCI images \(images.pause) and \(images.web) from \(context.binaries.path("busybox"))"))
-            let built = [try await builder.buildPause(name: images.pause, into: layout.images),
-                         try await builder.buildWeb(name: images.web, into: layout.images)]
-            for image in built {
-                let result = try await importImage(context.ctrArguments([]), name: image.name, archive: image.archive, timeout: timeout)
+            for (name, build) in [(images.pause, builder.buildPause), (images.web, builder.buildWeb)] {
+                // Built again once when every import of the archive missed a blob (see importImage).
+                var result = CommandResult(status: 1, stdout: "", stderr: "", timedOut: false)
+                for _ in 1...2 {
+                    let image = try await build(name, layout.images)
+                    result = try await importImage(context.ctrArguments([]), name: image.name, archive: image.archive, timeout: timeout)
+                    if result.succeeded || !result.combinedOutput.contains("not found") { break }
+                }
                 guard result.succeeded else { return .commandFailed("ctr images import failed: \(result.combinedOutput)") }
             }
         }
@@ -396,11 +400,12 @@ public final class Engine: @unchecked Sendable {
         let base = String(name.split(separator: ":").first ?? "")
         let arguments = ctrOptions + ["images", "import", "--base-name", base, "--index-name", name, archive]
         var result = CommandResult(status: 1, stdout: "", stderr: "", timedOut: false)
-        for attempt in 1...2 {
+        for attempt in 1...3 {
             emit(.command((["ctr"] + arguments).map(shellQuoted).joined(separator: " ")))
             result = try await context.shell.run(context.binaries.ctr, arguments, timeout: timeout)
-            guard !result.succeeded, attempt == 1, result.combinedOutput.contains("not found") else { break }
+            guard !result.succeeded, attempt < 3, result.combinedOutput.contains("not found") else { break }
             emit(.note("the import missed a blob (\(result.combinedOutput.split(separator: "\n").first ?? "")): importing again"))
+            try await Task.sleep(for: .milliseconds(500))
         }
         return result
     }
