@@ -151,12 +151,6 @@ extension Tutorial {
                             throw TutorialError.stuck("images: \(why)")
                         }
                     }
-                    if component == .kubeAPIServer, let etcdctl = self.etcdctl {
-                        // Leader locks of processes that are gone: a new scheduler would wait out their lease first.
-                        for key in StageSnapshot.staleLocks {
-                            _ = try? await self.etcdctlShell.run(etcdctl, ["--endpoints=http://127.0.0.1:2379", "del", key], timeout: 10)
-                        }
-                    }
                     if case .commandFailed(let why) = try await engine.start(component, mode: mode) {
                         throw TutorialError.stuck("\(component.name): \(why)")
                     }

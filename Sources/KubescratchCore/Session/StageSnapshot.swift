@@ -62,11 +62,4 @@ public struct StageSnapshot: Codable, Sendable, Equatable {
         default: []
         }
     }
-
-    /// Keys of leader-election locks that a restored etcd still holds for processes that are gone: a new scheduler or
-    /// controller manager would wait out their lease (15 s, client-go leaderelection) before doing anything. v1.20
-    /// locks with both an Endpoints and a Lease object (`endpointsleases`); current releases with the Lease only.
-    public static let staleLocks = ["/registry/leases/kube-system/kube-scheduler", "/registry/leases/kube-system/kube-controller-manager",
-                                    "/registry/services/endpoints/kube-system/kube-scheduler",
-                                    "/registry/services/endpoints/kube-system/kube-controller-manager"]
 }
