@@ -185,6 +185,17 @@ enum Setup {
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
+    /// The node as the last run left it, and a context to look at it (or send it a request) with: for commands that
+    /// change nothing of it. The binaries are the ones it was started with.
+    static func existingNode(_ layout: StateLayout) throws -> (progress: TutorialProgress, context: EngineContext) {
+        guard let progress = loadProgress(layout) else {
+            throw UserFacingError("there is no node yet (nothing in \(layout.root)): start one with `kubescratch run`.")
+        }
+        let binaries = BinaryResolver.resolve(binDir: progress.binDir, shell: Shell())
+        return (progress, EngineContext(layout: layout, facts: progress.facts, binaries: binaries, imageSource: progress.images,
+                                        assetsDir: "", binDir: progress.binDir))
+    }
+
     static func loadProgress(_ layout: StateLayout) -> TutorialProgress? {
         guard let data = FileManager.default.contents(atPath: layout.progressFile) else { return nil }
         return try? JSONDecoder().decode(TutorialProgress.self, from: data)

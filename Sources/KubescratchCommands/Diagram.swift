@@ -42,12 +42,7 @@ struct DiagramCommand: AsyncParsableCommand {
     func run() async throws {
         try Setup.requireRoot("diagram")
         let layout = state.layout
-        guard let progress = Setup.loadProgress(layout) else {
-            throw UserFacingError("there is no node yet (nothing in \(layout.root)): start one with `kubescratch run`.")
-        }
-        let binaries = BinaryResolver.resolve(binDir: progress.binDir, shell: Shell())
-        let context = EngineContext(layout: layout, facts: progress.facts, binaries: binaries, imageSource: progress.images,
-                                    assetsDir: "", binDir: progress.binDir)
+        let (progress, context) = try Setup.existingNode(layout)
         let book = try? Setup.book(NodeOptions.parse([]))
         let stage = progress.unfinishedStage ?? progress.completedStage
         let expected = book?.stage(stage)?.components ?? []

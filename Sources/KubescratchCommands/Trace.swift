@@ -54,13 +54,7 @@ struct TraceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try Setup.requireRoot("trace")
-        let layout = state.layout
-        guard let progress = Setup.loadProgress(layout) else {
-            throw UserFacingError("there is no node yet (nothing in \(layout.root)): start one with `kubescratch run`.")
-        }
-        let binaries = BinaryResolver.resolve(binDir: progress.binDir, shell: Shell())
-        let context = EngineContext(layout: layout, facts: progress.facts, binaries: binaries, imageSource: progress.images,
-                                    assetsDir: "", binDir: progress.binDir)
+        let context = try Setup.existingNode(state.layout).context
         let report: TraceReport
         do {
             report = try await TraceRunner(context: context).run(TraceTarget.parse(target)!, from: from, saveCounters: saveCounters, method: method)

@@ -23,8 +23,6 @@ import Glibc
 public struct PacketTracer: Sendable {
     public let shell: Shell
 
-    public init(shell: Shell) { self.shell = shell }
-
     /// The network namespace whose nat table and conntrack handle the packet (nil: the host's). node-2's
     /// NodePort is handled by node-2's kube-proxy's rules, inside its namespace.
     public var rulesNamespace: String?
@@ -37,19 +35,14 @@ public struct PacketTracer: Sendable {
         self.clientNamespace = clientNamespace
     }
 
-    /// What one traced request found, before the names of pods are put to its addresses.
+    /// What one traced request found: the report, filled with what the packet met (its outcome, the answer,
+    /// conntrack's entry, the route), and what only the next trace and `--save-counters` need.
     public struct Finding: Sendable {
-        public var outcome: PacketTrace.Outcome
-        public var answer: String
-        public var conntrack: String?
-        public var replySource: String?
-        public var route: String?
-        public var attempts: Int
+        public var report: TraceReport
         /// The nat table's chains after the request: a previous trace's chain missing from them is gone (nil: not
         /// known, as with nftrace, which sees only the chains the packet passed).
         public var declaredChains: [String]?
-        public var method: Method = .counters
-        /// The two `iptables-save -c -t nat` outputs the trace compared.
+        /// The two `iptables-save -c -t nat` outputs the trace compared (nftrace: its commands and event count).
         public var counters: (before: String, after: String) = ("", "")
     }
 
@@ -66,41 +59,44 @@ public struct PacketTracer: Sendable {
         case counters, nftrace
     }
 
-    /// Counters where kube-proxy wrote iptables rules; its nftables mode (table `ip kube-proxy`) only by nftrace.
-    func detectMethod() async -> Method {
-        let save = await saveCommand()
-        if await run(save, ["-t", "nat"]).contains(":KUBE-SERVICES") { return .counters }
-        let nft = await run("nft", ["list", "table", "ip", "kube-proxy"])
-        return nft.contains("table ip kube-proxy") ? .nftrace : .counters
+    /// Traces one new connection to the report's target. Counters where kube-proxy wrote iptables rules; its
+    /// nftables mode (table `ip kube-proxy`, no iptables rules of its) only by nftrace.
+    public func trace(_ report: TraceReport, host: String, port: Int, method chosen: Method? = nil) async -> Finding {
+        let rules = await natRules()
+        var method = chosen ?? .counters
+        if chosen == nil, !rules.text.contains(":KUBE-SERVICES"),
+           await run("nft", ["list", "table", "ip", "kube-proxy"]).contains("table ip kube-proxy") {
+            method = .nftrace
+        }
+        var finding = method == .nftrace ? await traceEvents(report, host: host, port: port)
+                                         : await traceCounters(report, save: rules.save, host: host, port: port)
+        if let localPort = finding.localPort {
+            finding.found.report.conntrack = await connection(localPort: localPort, port: port)
+            finding.found.report.replySource = finding.found.report.conntrack.flatMap(Self.replySource)
+        }
+        let dnat = finding.found.report.dnat.map { String($0.split(separator: ":")[0]) }
+        finding.found.report.route = await run("ip", ["route", "get", finding.found.report.replySource ?? dnat ?? host])
+            .split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        return finding.found
     }
 
-    public func trace(host: String, port: Int, method chosen: Method? = nil) async -> Finding {
-        let method: Method
-        if let chosen { method = chosen } else { method = await detectMethod() }
-        if method == .nftrace { return await traceEvents(host: host, port: port) }
-        let save = await saveCommand()
+    /// Counters: the nat table read just before and just after the request; kube-proxy rewrites (and so zeroes) its
+    /// chains on every sync, so a trace that meets that is tried again, up to three times.
+    func traceCounters(_ report: TraceReport, save: String, host: String, port: Int) async -> (found: Finding, localPort: Int?) {
         var attempts = 0
         while true {
             attempts += 1
             let beforeText = await run(save, ["-c", "-t", "nat"])
             let (answer, localPort) = await Self.request(host: host, port: port, from: clientNamespace)
             let afterText = await run(save, ["-c", "-t", "nat"])
-            let before = IPTablesSave(beforeText), after = IPTablesSave(afterText)
-            let outcome = PacketTrace.trace(before: before, after: after)
-            // kube-proxy rewrites (and so zeroes) its chains on every sync: try again, up to three times.
+            let after = IPTablesSave(afterText)
+            let outcome = PacketTrace.trace(before: IPTablesSave(beforeText), after: after)
             if case .rulesChanged = outcome, attempts < 3 { continue }
-            var finding = Finding(outcome: outcome, answer: answer, attempts: attempts, declaredChains: after.chains["nat"] ?? [],
-                                  counters: (beforeText, afterText))
-            if let localPort {
-                let entry = await connection(localPort: localPort, port: port)
-                finding.conntrack = entry
-                finding.replySource = entry.flatMap(Self.replySource)
-            }
-            let dnat = Self.destinationOf(outcome).map { String($0.split(separator: ":")[0]) }
-            let end = finding.replySource ?? dnat ?? host
-            finding.route = await run("ip", ["route", "get", end]).split(separator: "\n").first
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            return finding
+            var filled = report
+            filled.outcome = outcome
+            filled.answer = answer
+            filled.attempts = attempts
+            return (Finding(report: filled, declaredChains: after.chains["nat"] ?? [], counters: (beforeText, afterText)), localPort)
         }
     }
 
@@ -108,7 +104,7 @@ public struct PacketTracer: Sendable {
     /// the marked packets meet, and the table is removed again whatever happened. kube-proxy's table is only read.
     /// The steps are those of kube-proxy's table, or (`iptables-nft` writing for an iptables-mode kube-proxy, as here)
     /// of the `nat` table its rules live in.
-    func traceEvents(host: String, port: Int) async -> Finding {
+    func traceEvents(_ report: TraceReport, host: String, port: Int) async -> (found: Finding, localPort: Int?) {
         let plan = NFTTracePlan(host: host, port: port)
         _ = await runNFT(stdin: plan.teardown)  // one an interrupted trace left
         for command in plan.setup { _ = await run("nft", command) }
@@ -117,22 +113,19 @@ public struct PacketTracer: Sendable {
         let (answer, localPort) = await Self.request(host: host, port: port, from: clientNamespace)
         let events = NFTTrace.parse(await monitored)
         _ = await runNFT(stdin: plan.teardown)
-        var finding = Finding(outcome: .nothingMatched, answer: answer, attempts: 1, declaredChains: nil, method: .nftrace)
+        var filled = report
+        filled.answer = answer
+        filled.attempts = 1
+        filled.method = Method.nftrace.rawValue
+        filled.outcome = .nothingMatched
         if let id = NFTTrace.firstPacket(events, host: host, port: port) {
             let table = events.contains { $0.table == "kube-proxy" } ? "kube-proxy" : "nat"
             let steps = NFTTrace.steps(events, id: id, table: table)
-            finding.outcome = steps.isEmpty ? .nothingMatched : .traced(steps)
+            if !steps.isEmpty { filled.outcome = .traced(steps) }
         }
-        finding.counters = (plan.setup.map { "nft " + $0.joined(separator: " ") }.joined(separator: "\n"),
-                            events.isEmpty ? "(no trace events)" : "\(events.count) trace events")
-        if let localPort {
-            finding.conntrack = await connection(localPort: localPort, port: port)
-            finding.replySource = finding.conntrack.flatMap(Self.replySource)
-        }
-        let dnat = Self.destinationOf(finding.outcome).map { String($0.split(separator: ":")[0]) }
-        finding.route = await run("ip", ["route", "get", finding.replySource ?? dnat ?? host]).split(separator: "\n").first
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        return finding
+        let counters = (plan.setup.map { "nft " + $0.joined(separator: " ") }.joined(separator: "\n"),
+                        events.isEmpty ? "(no trace events)" : "\(events.count) trace events")
+        return (Finding(report: filled, declaredChains: nil, counters: counters), localPort)
     }
 
     func runNFT(stdin: String) async -> String {
@@ -143,19 +136,19 @@ public struct PacketTracer: Sendable {
         return (try? await shell.run(nft, ["-f", "-"], timeout: 10, stdin: stdin))?.stdout ?? ""
     }
 
-    /// The iptables backend kube-proxy wrote with. A kube-proxy binary runs the `iptables`/`iptables-save` it finds
-    /// on PATH (v1.20: pkg/util/iptables/iptables.go, cmdIPTables "iptables"); its image picks a backend with
-    /// kubernetes-sigs/iptables-wrappers (pkg/xtables/detect.go: the kubelet's KUBE-IPTABLES-HINT or
-    /// KUBE-KUBELET-CANARY chains in nft first, then legacy). Here: read the one that declares KUBE-SERVICES, since
-    /// the two backends never see each other's rules.
-    func saveCommand() async -> String {
-        var seen: [String] = []
+    /// The nat table as kube-proxy's iptables backend holds it, and that backend's save command. A kube-proxy binary
+    /// runs the `iptables`/`iptables-save` it finds on PATH (v1.20: pkg/util/iptables/iptables.go, cmdIPTables
+    /// "iptables"); its image picks a backend with kubernetes-sigs/iptables-wrappers (pkg/xtables/detect.go: the
+    /// kubelet's KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY chains in nft first, then legacy). Here: the one that
+    /// declares KUBE-SERVICES, since the two backends never see each other's rules.
+    public func natRules() async -> (save: String, text: String) {
+        var first: (save: String, text: String)?
         for candidate in ["iptables-save", "iptables-nft-save", "iptables-legacy-save"] where SystemProgram.path(candidate) != nil {
             let text = await run(candidate, ["-t", "nat"])
-            if text.contains(":KUBE-SERVICES") { return candidate }
-            seen.append(candidate)
+            if text.contains(":KUBE-SERVICES") { return (candidate, text) }
+            if first == nil { first = (candidate, text) }
         }
-        return seen.first ?? "iptables-save"
+        return first ?? ("iptables-save", "")
     }
 
     /// A program by absolute path, inside the rules' namespace when there is one.
@@ -165,11 +158,6 @@ public struct PacketTracer: Sendable {
             return (try? await shell.run(nsenter, ["--net=\(rulesNamespace)", path] + arguments, timeout: timeout))?.stdout ?? ""
         }
         return (try? await shell.run(path, arguments, timeout: timeout))?.stdout ?? ""
-    }
-
-    static func destinationOf(_ outcome: PacketTrace.Outcome) -> String? {
-        if case .traced(let steps) = outcome { return PacketTrace.destination(of: steps) }
-        return nil
     }
 
     /// conntrack's entry for our connection, found by the source port the kernel gave it.

@@ -32,18 +32,15 @@ public struct TraceRunner: Sendable {
         }
         let plan = try await plan(target, from: pod)
         let tracer = PacketTracer(shell: context.shell, rulesNamespace: plan.rulesNamespace, clientNamespace: plan.clientNamespace)
-        let finding = await tracer.trace(host: plan.host, port: plan.port, method: method)
+        let asked = TraceReport(target: "\(plan.host):\(plan.port)", what: plan.what, client: plan.client, rulesOf: plan.rulesOf,
+                                outcome: .nothingMatched, answer: "", attempts: 0, time: Date())
+        let finding = await tracer.trace(asked, host: plan.host, port: plan.port, method: method)
         if let folder = saveCounters {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try finding.counters.before.write(toFile: folder + "/counters-before.txt", atomically: true, encoding: .utf8)
             try finding.counters.after.write(toFile: folder + "/counters-after.txt", atomically: true, encoding: .utf8)
         }
-        var report = TraceReport(target: "\(plan.host):\(plan.port)", what: plan.what, client: plan.client, rulesOf: plan.rulesOf,
-                                 outcome: finding.outcome, answer: finding.answer, attempts: finding.attempts, time: Date())
-        report.conntrack = finding.conntrack
-        report.replySource = finding.replySource
-        report.route = finding.route
-        report.method = finding.method == .nftrace ? "nftrace" : nil
+        var report = finding.report
         if let address = report.endpoint, let owner = await pods().first(where: { $0.podIP == address }) {
             report.pod = owner.metadata.name
             report.podNode = owner.nodeName
@@ -107,7 +104,7 @@ public struct TraceRunner: Sendable {
         // A Service address is nobody's until kube-proxy's rule catches it: without that rule the packet would follow
         // the default route off this machine.
         if ipv4(plan.host, isIn: context.network.serviceRange) {
-            let nat = await PacketTracer(shell: context.shell, rulesNamespace: plan.rulesNamespace).run("iptables-save", ["-t", "nat"])
+            let nat = await PacketTracer(shell: context.shell, rulesNamespace: plan.rulesNamespace).natRules().text
             guard nat.contains("-d \(plan.host)/32") else {
                 throw Refused(description: "no rule of kube-proxy's catches \(plan.host) yet, so the packet would leave this machine by its "
                               + "default route: kubescratch sends nothing there (start kube-proxy, stage 5)")

@@ -7,10 +7,8 @@ extension Tutorial {
     /// XDG_CACHE_HOME/kubescratch/snapshots, else ~/.cache/kubescratch/snapshots.
     static var snapshotRoot: String { StateLayout.defaultCache(environment: ProcessInfo.processInfo.environment) + "/snapshots" }
 
-    func snapshotFolder(endOf stage: Int) -> String? {
-        guard let key = snapshotKey(endOf: stage) else { return nil }
-        return "\(Self.snapshotRoot)/stage-\(stage)-\(key)"
-    }
+    /// The key is in the name: a folder found is a snapshot of these lessons, binaries and node.
+    static func snapshotFolder(stage: Int, key: String) -> String { "\(snapshotRoot)/stage-\(stage)-\(key)" }
 
     /// The texts of the lessons up to that stage and of every asset, with the node's facts: see StageSnapshot.key.
     func snapshotKey(endOf stage: Int) -> String? {
@@ -49,8 +47,8 @@ extension Tutorial {
     /// After a stage's last step: keep its end. Costs about half a second (an etcd snapshot, a few MB of files);
     /// a failure only means the next replay runs the steps again.
     func keepSnapshot(of stage: Int) async {
-        guard StageSnapshot.stages.contains(stage), let folder = snapshotFolder(endOf: stage), let key = snapshotKey(endOf: stage),
-              let etcdctl, snapshotRestorer != nil else { return }
+        guard StageSnapshot.stages.contains(stage), let key = snapshotKey(endOf: stage), let etcdctl, snapshotRestorer != nil else { return }
+        let folder = Self.snapshotFolder(stage: stage, key: key)
         let started = Date()
         let fm = FileManager.default
         let building = folder + ".new"
@@ -71,7 +69,6 @@ extension Tutorial {
             let snapshot = StageSnapshot(
                 stage: stage, key: key, taken: Date(),
                 readyPods: pods.filter { $0.isReady && $0.metadata.deletionTimestamp == nil }.map(\.metadata.name).sorted(),
-                pendingPods: pods.filter { $0.phase == "Pending" && $0.nodeName == nil }.map(\.metadata.name).sorted(),
                 services: proxied ? services.filter { $0.nodePort != nil }.map(\.metadata.name).sorted() : [])
             let encoder = JSONEncoder()
             encoder.dateEncodingStrategy = .iso8601
@@ -92,21 +89,23 @@ extension Tutorial {
     }
 
     func snapshot(endOf stage: Int) -> StageSnapshot? {
-        guard StageSnapshot.stages.contains(stage), let folder = snapshotFolder(endOf: stage), snapshotRestorer != nil,
-              let data = FileManager.default.contents(atPath: folder + "/snapshot.json"),
+        guard StageSnapshot.stages.contains(stage), snapshotRestorer != nil, let key = snapshotKey(endOf: stage) else { return nil }
+        let folder = Self.snapshotFolder(stage: stage, key: key)
+        guard let data = FileManager.default.contents(atPath: folder + "/snapshot.json"),
               FileManager.default.fileExists(atPath: folder + "/etcd.db") else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        guard let snapshot = try? decoder.decode(StageSnapshot.self, from: data), snapshot.key == snapshotKey(endOf: stage) else { return nil }
+        guard let snapshot = try? decoder.decode(StageSnapshot.self, from: data), snapshot.key == key else { return nil }
         return snapshot
     }
 
-    /// Brings an EMPTY node to the end of `snapshot.stage`: its files and etcd's keyspace back, its components
-    /// started in dependency order (each group together), then the same pods Ready and the same Services' rules in
+    /// Brings an EMPTY node to the end of `snapshot.stage`: its files and etcd's keyspace back, each component
+    /// started once what it needs is healthy, then the same pods Ready and the same Services' rules in
     /// place as when it was kept. Throws when any of it fails; the caller resets and runs the steps instead.
     func restore(_ snapshot: StageSnapshot) async throws {
         let stage = snapshot.stage
-        guard let folder = snapshotFolder(endOf: stage), let restorer = snapshotRestorer, etcdctl != nil,
+        let folder = Self.snapshotFolder(stage: stage, key: snapshot.key)
+        guard let restorer = snapshotRestorer, etcdctl != nil,
               let lesson = book.stage(stage) else { throw TutorialError.stuck("no snapshot of stage \(stage)") }
         let fm = FileManager.default
         let started = Date()

@@ -196,24 +196,24 @@ timings+=("reset from stage 5: $(seconds_since "$start") s")
 bash tests/e2e/residue_check.sh
 pass
 
-echo "== e2e: an empty node to the start of stage 5 (the kept end of stage 4 restored), the same node as a real run"
-start=$(date +%s%N)
-"${ks[@]}" stage 5 --start-only --plain "${common[@]}" --steps-only | tee "$audit_dir/forward5.out"
-timings+=("an empty node to the start of stage 5 (the end of stage 4 restored): $(seconds_since "$start") s")
-grep -q "restoring the end of stage 4" "$audit_dir/forward5.out" || { echo "e2e: the end of stage 4 was not restored"; false; }
-python3 tests/e2e/same_node.py capture "$audit_dir/moved4.json"
-python3 tests/e2e/same_node.py compare "$audit_dir/real4.json" "$audit_dir/moved4.json"
-python3 tests/e2e/assert_stage.py 4
-pass
+# restore_start N FROM: move the node to the start of stage N, which must restore the kept end of stage N-1, and
+# compare every object with what the real run left there ($audit_dir/real<N-1>.json).
+restore_start() {
+  local n=$1 kept=$(( $1 - 1 )) start
+  echo "== e2e: $2 to the start of stage $n (reset, the kept end of stage $kept restored), the same node as a real run"
+  start=$(date +%s%N)
+  "${ks[@]}" stage "$n" --start-only --plain "${common[@]}" --steps-only | tee "$audit_dir/forward$n.out"
+  timings+=("$2 to the start of stage $n (the end of stage $kept restored): $(seconds_since "$start") s")
+  grep -q "restoring the end of stage $kept" "$audit_dir/forward$n.out" || { echo "e2e: the end of stage $kept was not restored"; false; }
+  python3 tests/e2e/same_node.py capture "$audit_dir/moved$kept.json"
+  python3 tests/e2e/same_node.py compare "$audit_dir/real$kept.json" "$audit_dir/moved$kept.json"
+  python3 tests/e2e/assert_stage.py "$kept"
+  pass
+}
+restore_start 5 "an empty node"
+restore_start 6 "the start of stage 5"
 
-echo "== e2e: from the start of stage 5 to the start of stage 6 (reset, the kept end of stage 5 restored), the same node as a real run, then stage 6"
-start=$(date +%s%N)
-"${ks[@]}" stage 6 --start-only --plain "${common[@]}" --steps-only | tee "$audit_dir/forward6.out"
-timings+=("the start of stage 5 to the start of stage 6 (reset + the end of stage 5 restored): $(seconds_since "$start") s")
-grep -q "restoring the end of stage 5" "$audit_dir/forward6.out" || { echo "e2e: the end of stage 5 was not restored"; false; }
-python3 tests/e2e/same_node.py capture "$audit_dir/moved5.json"
-python3 tests/e2e/same_node.py compare "$audit_dir/real5.json" "$audit_dir/moved5.json"
-python3 tests/e2e/assert_stage.py 5
+echo "== e2e: stage 6 from its restored start"
 start=$(date +%s%N)
 "${ks[@]}" stage 6 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay6.out"
 timings+=("stage 6 from its restored start: $(seconds_since "$start") s")

@@ -10,6 +10,11 @@
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ks="$PWD/.build/debug/kubescratch"
+# read_path: from a trace's report in $out, the last DNAT's IP:PORT ($dnat) and the address conntrack saw answer ($reply).
+read_path() {
+  dnat=$(grep -o '→ DNAT [0-9.]*:[0-9]*' <<<"$out" | tail -1 | awk '{print $3}')
+  reply=$(sed -n 's/^the reply came from \([0-9.]*\):.*/\1/p' <<<"$out")
+}
 kc() { KUBECONFIG=$KUBESCRATCH_STATE_DIR/kubeconfigs/admin.kubeconfig HOME=$KUBESCRATCH_STATE_DIR/kubectl-home "$BIN/kubectl" "$@"; }
 if [ "${1:-5}" = 6 ]; then
   out=$("$ks" trace pod-on-node-2)
@@ -38,8 +43,7 @@ endpoints=$(kc get endpoints web -o jsonpath='{.subsets[*].addresses[*].ip}')
 seen=()
 for i in $(seq 1 8); do
   out=$("$ks" trace)
-  dnat=$(grep -o '→ DNAT [0-9.]*:[0-9]*' <<<"$out" | tail -1 | awk '{print $3}')
-  reply=$(sed -n 's/^the reply came from \([0-9.]*\):.*/\1/p' <<<"$out")
+  read_path
   [ -n "$dnat" ] && [ -n "$reply" ] || { echo "trace: no DNAT or no conntrack reply source in:"; echo "$out"; exit 1; }
   [ "${dnat%:*}" = "$reply" ] || { echo "trace: the rules sent it to $dnat but the reply came from $reply:"; echo "$out"; exit 1; }
   grep -qw "$reply" <<<"$endpoints" || { echo "trace: $reply is not an endpoint of web ($endpoints)"; exit 1; }
@@ -61,8 +65,7 @@ grep -q "^one new connection from pod web-" <<<"$out" || { echo "trace: the Clus
 grep -q '^  PREROUTING #[0-9]*  "kubernetes service portals"  → KUBE-SERVICES' <<<"$out" || { echo "trace: a pod's packet did not enter by PREROUTING:"; echo "$out"; exit 1; }
 grep -q "cluster IP\"  → KUBE-SVC-" <<<"$out" || { echo "trace: no ClusterIP rule matched:"; echo "$out"; exit 1; }
 grep -q "KUBE-NODEPORTS" <<<"$out" && { echo "trace: a ClusterIP request went through KUBE-NODEPORTS:"; echo "$out"; exit 1; }
-dnat=$(grep -o '→ DNAT [0-9.]*:[0-9]*' <<<"$out" | tail -1 | awk '{print $3}')
-reply=$(sed -n 's/^the reply came from \([0-9.]*\):.*/\1/p' <<<"$out")
+read_path
 [ "${dnat%:*}" = "$reply" ] && grep -qw "$reply" <<<"$endpoints" || { echo "trace: the ClusterIP's DNAT $dnat, reply $reply, endpoints $endpoints:"; echo "$out"; exit 1; }
 echo "  ok: from $(sed -n 's/^one new connection from \(pod [^ ]*\).*/\1/p' <<<"$out") to the ClusterIP: PREROUTING > KUBE-SERVICES > KUBE-SVC > KUBE-SEP, DNAT $dnat = the reply's source"
 
@@ -71,8 +74,7 @@ echo "  ok: from $(sed -n 's/^one new connection from \(pod [^ ]*\).*/\1/p' <<<"
 # path, the DNAT to the pod that answered, and leave no table of its own behind.
 out=$("$ks" trace --method nftrace)
 grep -q "as the kernel's trace events reported them" <<<"$out" || { echo "trace: the nftrace method did not report trace events:"; echo "$out"; exit 1; }
-dnat=$(grep -o '→ DNAT [0-9.]*:[0-9]*' <<<"$out" | tail -1 | awk '{print $3}')
-reply=$(sed -n 's/^the reply came from \([0-9.]*\):.*/\1/p' <<<"$out")
+read_path
 [ -n "$dnat" ] && [ "${dnat%:*}" = "$reply" ] || { echo "trace: nftrace's DNAT '$dnat' is not the reply's source '$reply':"; echo "$out"; exit 1; }
 for chain in KUBE-SERVICES KUBE-NODEPORTS KUBE-SVC- KUBE-SEP-; do grep -q "$chain" <<<"$out" || { echo "trace: nftrace's path lacks $chain:"; echo "$out"; exit 1; }; done
 if nft list tables | grep -q kubescratch-trace; then echo "trace: nftrace left its table behind"; nft list tables; exit 1; fi

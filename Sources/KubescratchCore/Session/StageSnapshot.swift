@@ -14,17 +14,14 @@ public struct StageSnapshot: Codable, Sendable, Equatable {
     public var taken: Date
     /// Pods of the default namespace that were Ready: the same pods (etcd keeps them) must be Ready again.
     public var readyPods: [String]
-    /// Pods that were Pending then (stage 2's pod with no scheduler): they must stay as they were, not be waited for.
-    public var pendingPods: [String]
     /// Services with a NodePort whose kube-proxy rules existed.
     public var services: [String]
 
-    public init(stage: Int, key: String, taken: Date, readyPods: [String], pendingPods: [String], services: [String]) {
+    public init(stage: Int, key: String, taken: Date, readyPods: [String], services: [String]) {
         self.stage = stage
         self.key = key
         self.taken = taken
         self.readyPods = readyPods
-        self.pendingPods = pendingPods
         self.services = services
     }
 
