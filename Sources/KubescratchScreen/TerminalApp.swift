@@ -372,8 +372,10 @@ public final class TerminalApp {
                 case .success(let report):
                     let lines = ["$ " + command] + report.lines
                     self.inspector = ("trace: one packet (P again: another)", { lines })
-                    // Drawn at once; lookAtTrace reads the same report from its file on its next look.
                     self.shownTrace = report
+                    // This trace's file counts as seen: else lookAtTrace would draw it again after the next key
+                    // took it away, when that key comes before its next look.
+                    self.traceFileTime = (try? FileManager.default.attributesOfItem(atPath: TraceReport.file(in: runner.context.layout)))?[.modificationDate] as? Date
                     self.rebuildDiagram()
                 case .failure(let error):
                     self.notice = "no trace: \(error)"
