@@ -47,7 +47,7 @@ struct DiagramCommand: AsyncParsableCommand {
         let stage = progress.unfinishedStage ?? progress.completedStage
         let expected = book?.stage(stage)?.components ?? []
         let observer = NodeObserver(context: context, expected: expected,
-                                    traffic: TrafficFeed(layout: layout, network: context.network))
+                                    traffic: TrafficFeed(layout: layout))
         let terminal = Terminal.size()
         let columns = width ?? terminal?.columns ?? 100
         let rows = height ?? terminal.map { $0.rows - (watch ? 1 : 0) } ?? 32

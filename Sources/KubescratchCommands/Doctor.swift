@@ -37,7 +37,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let shell = Shell()
         let binaries = BinaryResolver.resolve(binDir: binDir, shell: shell)
         let supervisor = Supervisor(layout: layout)
-        let ours = Set(ComponentID.allCases.compactMap { supervisor.runningRecord($0)?.pid })
+        let ours = Set(supervisor.recordedComponents().compactMap { supervisor.runningRecord($0)?.pid })
         let report = await HostInspector.report(binaries: binaries, stateRoot: layout.root, shell: shell, ignoringPIDs: ours)
         return Doctor.evaluate(report)
     }

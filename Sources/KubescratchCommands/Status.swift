@@ -30,29 +30,29 @@ struct Status: AsyncParsableCommand {
         var unfinishedStage: Int?
         var kubeconfig: String?
         var components: [ComponentStatus]
+        /// Every node as data (the first, then each worker): scripts read the network plan here.
+        var nodes: [ClusterNode]
+        var clusterCIDR: String?
     }
 
     func run() async throws {
         let layout = state.layout
         let supervisor = Supervisor(layout: layout)
         let progress = Setup.loadProgress(layout)
+        // The same look the diagram takes (NodeObserver), for every component that ran since the last reset: a
+        // worker's only once stage 6 started it.
+        let observer = progress.flatMap { _ in try? Setup.existingNode(layout) }.map { NodeObserver(context: $0.context, expected: ComponentID.firstNode) }
         var components: [ComponentStatus] = []
-        // node-2's components only once stage 6 started them.
-        for component in ComponentID.allCases where !component.isOnSecondNode || supervisor.record(component) != nil {
+        for component in (ComponentID.firstNode + supervisor.recordedComponents()).uniqued() {
             let record = supervisor.record(component)
             let state = supervisor.state(component)
             var healthy: Bool?
             var health: String?
             var ports: [Int] = []
-            if let progress, state == .running {
-                // The plan holds the health endpoint and ports; paths do not matter for that.
-                let planner = ComponentPlanner(facts: progress.facts, layout: layout,
-                                               binaries: BinaryPaths(programs: [:], cniBinDir: ""), sandboxImage: "")
-                let plan = planner.plan(component, kubeletMode: record?.kubeletMode ?? .cluster)
-                let problem = await plan.health.probe()
-                healthy = problem == nil
-                health = problem ?? "ok (\(plan.health))"
-                ports = plan.ports
+            if state == .running, let check = await observer?.check(component) {
+                healthy = check.problem == nil
+                health = check.problem ?? "ok (\(check.plan.health))"
+                ports = check.plan.ports
             }
             components.append(ComponentStatus(
                 component: component.name, state: state.rawValue, pid: state == .running ? record?.pid : nil,
@@ -63,7 +63,8 @@ struct Status: AsyncParsableCommand {
         let report = Report(stateDir: layout.root, completedStage: progress?.completedStage ?? 0,
                             unfinishedStage: progress?.unfinishedStage,
                             kubeconfig: FileManager.default.fileExists(atPath: layout.adminKubeconfig) ? layout.adminKubeconfig : nil,
-                            components: components)
+                            components: components, nodes: observer?.nodes() ?? [],
+                            clusterCIDR: observer?.context.network.clusterCIDR)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

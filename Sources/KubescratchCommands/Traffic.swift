@@ -37,8 +37,7 @@ struct TrafficCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: layout.auditLog) || follow else {
             throw UserFacingError("no API calls yet: \(layout.auditLog) appears when the API server starts (stage 2)")
         }
-        let secondNode = SecondNodeNetwork(cluster: ClusterNetwork()).nodeAddress
-        var log = TrafficLog(secondNodeAddress: secondNode)
+        var log = TrafficLog()
         let wanted: (APICall) -> Bool = { call in client.map { log.client(of: call).matches($0) } ?? true }
         let history = AuditTail.history(of: layout.auditLog).filter(wanted)
         if json {

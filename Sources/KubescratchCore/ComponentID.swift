@@ -1,6 +1,5 @@
-/// The real upstream components kubescratch launches, in the order a node gains them. Stage 6's second node runs
-/// its own containerd, kubelet and kube-proxy: the same programs, supervised under names of their own.
-public enum ComponentID: String, CaseIterable, Codable, Sendable, Comparable {
+/// The real upstream programs kubescratch launches, in the order a node gains them.
+public enum Program: String, CaseIterable, Codable, Sendable, Comparable {
     case containerd
     case kubelet
     case etcd
@@ -8,36 +7,88 @@ public enum ComponentID: String, CaseIterable, Codable, Sendable, Comparable {
     case kubeScheduler = "kube-scheduler"
     case kubeControllerManager = "kube-controller-manager"
     case kubeProxy = "kube-proxy"
-    case secondNodeContainerd = "node-2-containerd"
-    case secondNodeKubelet = "node-2-kubelet"
-    case secondNodeKubeProxy = "node-2-kube-proxy"
 
-    public var name: String { rawValue }
-    /// Every component's name, for "expected one of …" messages.
-    public static var allNames: String { allCases.map(\.name).joined(separator: ", ") }
-
-    /// Components started first are stopped last.
     public var startOrder: Int { Self.allCases.firstIndex(of: self)! }
-
     public static func < (a: Self, b: Self) -> Bool { a.startOrder < b.startOrder }
 
-    public init?(name: String) { self.init(rawValue: name) }
+    /// What a worker node runs: the node agents, no control plane.
+    public static let worker: [Program] = [.containerd, .kubelet, .kubeProxy]
+}
 
-    /// The program this component runs: node-2's kubelet is a kubelet.
-    public var program: ComponentID {
-        switch self {
-        case .secondNodeContainerd: .containerd
-        case .secondNodeKubelet: .kubelet
-        case .secondNodeKubeProxy: .kubeProxy
-        default: self
-        }
+/// One supervised process: a program on a node. The first node (this machine, with the control plane) runs all
+/// seven programs under their own names; a worker node (stage 6) runs `Program.worker` under `<node>-<program>`
+/// (`node-2-kubelet`), so one supervisor, one log folder and one diagram hold any number of nodes.
+public struct ComponentID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var program: Program
+    /// nil: the first node.
+    public var worker: WorkerNode?
+
+    public init(_ program: Program, on worker: WorkerNode? = nil) {
+        self.program = program
+        self.worker = worker
     }
 
-    public var isOnSecondNode: Bool { program != self }
+    public static let containerd = ComponentID(.containerd)
+    public static let kubelet = ComponentID(.kubelet)
+    public static let etcd = ComponentID(.etcd)
+    public static let kubeAPIServer = ComponentID(.kubeAPIServer)
+    public static let kubeScheduler = ComponentID(.kubeScheduler)
+    public static let kubeControllerManager = ComponentID(.kubeControllerManager)
+    public static let kubeProxy = ComponentID(.kubeProxy)
+
+    /// `kubelet`, `node-2-kubelet`: records, logs, lesson steps and the command line all use it.
+    public var name: String { worker.map { "\($0.name)-\(program.rawValue)" } ?? program.rawValue }
+    public var description: String { name }
+
+    public init?(name: String) {
+        if let program = Program(rawValue: name) {
+            self.init(program)
+            return
+        }
+        for program in Program.worker where name.hasSuffix("-" + program.rawValue) {
+            if let worker = WorkerNode(name: String(name.dropLast(program.rawValue.count + 1))) {
+                self.init(program, on: worker)
+                return
+            }
+        }
+        return nil
+    }
+
+    public var isOnWorker: Bool { worker != nil }
 
     /// The first node's components, as stages 1-5 run them.
-    public static var firstNode: [ComponentID] { allCases.filter { !$0.isOnSecondNode } }
-    public static var secondNode: [ComponentID] { allCases.filter(\.isOnSecondNode) }
+    public static let firstNode: [ComponentID] = Program.allCases.map { ComponentID($0) }
+
+    /// A worker's components, in start order.
+    public static func on(_ worker: WorkerNode) -> [ComponentID] { Program.worker.map { ComponentID($0, on: worker) } }
+
+    /// The first node's, then each worker's.
+    public static func all(workers: [WorkerNode]) -> [ComponentID] {
+        firstNode + workers.sorted().flatMap { on($0) }
+    }
+
+    /// For "expected one of …" messages.
+    public static var allNames: String { (firstNode.map(\.name) + ["node-N-containerd", "node-N-kubelet", "node-N-kube-proxy"]).joined(separator: ", ") }
+
+    /// The first node before any worker; a worker's programs in the order they start.
+    public var startOrder: Int { (worker?.index ?? 0) * 100 + program.startOrder }
+
+    public static func < (a: Self, b: Self) -> Bool { a.startOrder < b.startOrder }
+}
+
+extension ComponentID: Codable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = ComponentID(name: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown component \(text)"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
 }
 
 /// The kubelet runs twice in the tutorial: alone first, then as a node of the API server.

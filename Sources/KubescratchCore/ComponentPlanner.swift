@@ -38,7 +38,8 @@ public struct ComponentPlanner: Sendable {
     }
 
     public func plan(_ component: ComponentID, kubeletMode: KubeletMode = .cluster) -> ComponentPlan {
-        switch component {
+        if let worker = component.worker { return WorkerPlanner(worker, first: self).plan(component.program) }
+        return switch component.program {
         case .containerd: containerd()
         case .kubelet: kubelet(mode: kubeletMode)
         case .etcd: etcd()
@@ -46,7 +47,6 @@ public struct ComponentPlanner: Sendable {
         case .kubeScheduler: scheduler()
         case .kubeControllerManager: controllerManager()
         case .kubeProxy: kubeProxy()
-        case .secondNodeContainerd, .secondNodeKubelet, .secondNodeKubeProxy: SecondNodePlanner(first: self).plan(component)
         }
     }
 
@@ -562,7 +562,7 @@ func directory(of path: String) -> String {
 }
 
 extension Array where Element: Hashable {
-    func uniqued() -> [Element] {
+    public func uniqued() -> [Element] {
         var seen = Set<Element>()
         return filter { seen.insert($0).inserted }
     }

@@ -54,7 +54,7 @@ public struct Lesson: Sendable, Equatable {
         return breakIt.filter { step in
             if case .action(let action, _) = step.kind {
                 switch action {
-                case .start, .installStaticPod, .secondNode(.podRoutes): return true
+                case .start, .installStaticPod, .worker(.podRoutes, _): return true
                 case .delete(let manifest, _): deleted.insert(manifest); return false
                 // Only an apply that brings back what the section deleted heals; one that makes the section's own
                 // object (stage 3's unscheduled pod) would leave it behind.
@@ -139,19 +139,19 @@ public enum Action: Sendable, Equatable {
     case show(HiddenState)
     /// Follow one real request through the nat table (`kubescratch trace`), and require what the lesson predicts.
     case trace(TraceTarget, expect: TraceExpectation)
-    /// Stage 6: make, fill or take away the second "machine" (SecondNodeNetwork, SecondNodePlanner).
-    case secondNode(SecondNodeAction)
+    /// Stage 6: make, fill or take away a worker's "machine" (WorkerNetwork, WorkerPlanner).
+    case worker(WorkerAction, node: WorkerNode)
 }
 
-public enum SecondNodeAction: String, Sendable, Equatable, CaseIterable {
+public enum WorkerAction: String, Sendable, Equatable, CaseIterable {
     /// Its folder, credentials (signed by the cluster CA), cgroup parent, network namespace and link.
     case machine
-    /// The pause and web images, copied from node-1's containerd into node-2's.
+    /// The pause and web images, copied from node-1's containerd into the worker's.
     case images
-    /// The two pod network routes, and taking them away again.
+    /// The pod network routes to and from the worker, and taking them away again.
     case podRoutes = "pod-routes"
     case removePodRoutes = "remove-pod-routes"
-    /// Everything of node-2, in the order that leaves the host clean: its pods, components, mounts, Node object,
+    /// Everything of the worker, in the order that leaves the host clean: its pods, components, mounts, Node object,
     /// network and cgroups. Safe to run when there is nothing to remove.
     case remove
 }
@@ -223,17 +223,32 @@ public enum HTTPTarget: Sendable, Equatable, CustomStringConvertible {
     /// it, no route on this machine knows the service range and the packet would leave by the default route.
     case clusterIP(service: String)
 
-    public enum NodePortHost: String, Sendable, Equatable {
-        case loopback, nodeIP = "node-ip"
-        /// The second node's address (stage 6): its own kube-proxy's rules, inside its namespace.
-        case secondNode = "node-2"
+    public enum NodePortHost: Sendable, Equatable {
+        case loopback, nodeIP
+        /// A worker's address (stage 6): its own kube-proxy's rules, inside its namespace.
+        case worker(WorkerNode)
+
+        /// `loopback`, `node-ip`, `node-2`, …
+        public init?(_ text: String) {
+            switch text {
+            case "loopback": self = .loopback
+            case "node-ip": self = .nodeIP
+            default:
+                guard let worker = WorkerNode(name: text) else { return nil }
+                self = .worker(worker)
+            }
+        }
     }
 
     public var description: String {
         switch self {
         case .pod(let name): "pod \(name)"
         case .nodePort(let service, let host):
-            "NodePort of service \(service) on \(host == .loopback ? "127.0.0.1" : host == .nodeIP ? "the node's address" : "node-2's address")"
+            switch host {
+            case .loopback: "NodePort of service \(service) on 127.0.0.1"
+            case .nodeIP: "NodePort of service \(service) on the node's address"
+            case .worker(let node): "NodePort of service \(service) on \(node.name)'s address"
+            }
         case .clusterIP(let service): "ClusterIP of service \(service)"
         }
     }

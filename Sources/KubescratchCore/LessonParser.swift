@@ -197,9 +197,9 @@ public struct LessonParser: Sendable {
             case .delete(let manifest, _): if !applied.contains(manifest) { deleted[manifest] = step.line }
             case .apply(let manifest): if deleted.removeValue(forKey: manifest) == nil { applied.insert(manifest) }
             // The pod routes are the one part of node-2 a section may take away, and must put back.
-            case .secondNode(.removePodRoutes): removed[SecondNodeAction.podRoutes.rawValue] = step.line
-            case .secondNode(.podRoutes): removed[SecondNodeAction.podRoutes.rawValue] = nil
-            case .wipeEtcdData, .prepareCertificates, .prepareImages, .cleanupProxyRules, .secondNode:
+            case .worker(.removePodRoutes, let node): removed[Self.podRoutesKey(node)] = step.line
+            case .worker(.podRoutes, let node): removed[Self.podRoutesKey(node)] = nil
+            case .wipeEtcdData, .prepareCertificates, .prepareImages, .cleanupProxyRules, .worker:
                 throw LessonError(file: file, line: step.line, message: "step '\(step.id)': a break-it section only stops and starts components, removes and puts back static pods, kills containers, applies, deletes, shows or runs kubectl; this action cannot be undone there")
             default: break
             }
@@ -208,7 +208,7 @@ public struct LessonParser: Sendable {
             throw LessonError(file: file, line: line, message: "the break-it section stops \(component.name) and never starts it again: the node must be healed at its end")
         }
         if let (manifest, line) = removed.min(by: { $0.value < $1.value }) {
-            let what = manifest == SecondNodeAction.podRoutes.rawValue ? "the pod routes" : "the static pod \(manifest)"
+            let what = manifest.hasPrefix(Self.podRoutesKey(nil)) ? "the " + manifest : "the static pod \(manifest)"
             throw LessonError(file: file, line: line, message: "the break-it section removes \(what) and never puts it back: the node must be healed at its end")
         }
         if let (manifest, line) = deleted.min(by: { $0.value < $1.value }) {
@@ -236,7 +236,7 @@ public struct LessonParser: Sendable {
     }
 
     static let actionKeys = ["prepare", "start", "stop", "static-pod", "remove-static-pod", "apply", "create", "delete", "kubectl", "watch",
-                             "cleanup", "wipe", "kill-container", "show", "second-node", "trace"]
+                             "cleanup", "wipe", "kill-container", "show", "worker", "trace"]
 
     func step(_ node: YAMLNode, file: String, firstLine: Int) throws(LessonError) -> Step {
         let fields = Fields(node: node, file: file, firstLine: firstLine,
@@ -305,6 +305,9 @@ public struct LessonParser: Sendable {
         return value
     }
 
+    /// How a break-it check keys a worker's pod routes beside static pod manifests.
+    static func podRoutesKey(_ node: WorkerNode?) -> String { "pod routes of " + (node?.name ?? "") }
+
     func manifest(_ fields: Fields, _ key: String) throws(LessonError) -> String {
         let name = try fields.requiredString(key)
         if let knownManifests, !knownManifests.contains(name) {
@@ -360,11 +363,17 @@ public struct LessonParser: Sendable {
             }
             return .kubectl(words)
         case "kill-container": return .killContainer(pod: try fields.requiredString("kill-container"))
-        case "second-node": return .secondNode(try choice(fields, "second-node"))
+        case "worker":
+            let nodeText = try fields.requiredString("node")
+            guard let node = WorkerNode(name: nodeText) else {
+                throw LessonError(file: fields.file, line: fields.line(of: "node"), message: "a worker step's node must be node-2 … node-9, not '\(nodeText)'")
+            }
+            return .worker(try choice(fields, "worker"), node: node)
         case "show": return .show(try choice(fields, "show"))
         case "trace":
             let text = try fields.requiredString("trace")
-            guard let target = TraceTarget.parse(text), TraceTarget.names.contains(text) else {
+            // Lessons name their targets; IP:PORT is for the command line.
+            guard let target = TraceTarget.parse(text), text.contains(where: \.isLetter) else {
                 throw LessonError(file: fields.file, line: fields.line(of: "trace"),
                                   message: "unknown trace target '\(text)'; expected one of \(TraceTarget.names.joined(separator: ", "))")
             }
@@ -435,8 +444,8 @@ public struct LessonParser: Sendable {
         if let service = try fields.optionalString("service") {
             let hostText = try fields.optionalString("host") ?? "loopback"
             if hostText == "cluster-ip" { return .clusterIP(service: service) }
-            guard let host = HTTPTarget.NodePortHost(rawValue: hostText) else {
-                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback, node-ip, node-2 or cluster-ip, not '\(hostText)'")
+            guard let host = HTTPTarget.NodePortHost(hostText) else {
+                throw LessonError(file: fields.file, line: fields.line(of: "host"), message: "host must be loopback, node-ip, a worker (node-2 …) or cluster-ip, not '\(hostText)'")
             }
             return .nodePort(service: service, host: host)
         }

@@ -107,9 +107,9 @@ public final class TrafficFeed: @unchecked Sendable {
     private let lock = NSLock()
     private var log: TrafficLog
 
-    public init(layout: StateLayout, network: ClusterNetwork) {
+    public init(layout: StateLayout) {
         tail = AuditTail(path: layout.auditLog)
-        log = TrafficLog(secondNodeAddress: SecondNodeNetwork(cluster: network).nodeAddress)
+        log = TrafficLog()
     }
 
     /// Reads what was logged since the last look: the calls so far, and whether any came.

@@ -227,7 +227,7 @@ extension Engine {
 
     /// Read from the audit log since the stage began: what the learner saw on the arrows and in the API calls pane.
     func observeCalls(client: String, verb: String, resource: String, name: String?, present: Bool) -> Observation {
-        let log = TrafficLog(secondNodeAddress: SecondNodeNetwork(cluster: context.network).nodeAddress)
+        let log = TrafficLog()
         let since = stageStarted ?? .distantPast
         let theirs = AuditTail.history(of: layout.auditLog, containing: present ? ["\"verb\":\"\(verb)\""] : []).filter { $0.time >= since && log.client(of: $0).matches(client) }
         let matching = theirs.filter { call in
@@ -271,7 +271,7 @@ extension Engine {
         switch host {
         case .loopback: "127.0.0.1"
         case .nodeIP: context.facts.nodeIP
-        case .secondNode: secondNodePlanner.network.nodeAddress
+        case .worker(let node): workerPlanner(node).network.nodeAddress
         }
     }
 

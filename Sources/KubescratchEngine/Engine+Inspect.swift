@@ -112,8 +112,8 @@ extension Engine {
             return .commandFailed(refused.description)
         }
         emit(.output(report.lines.joined(separator: "\n")))
-        let link = SecondNodeNetwork(cluster: context.network)
-        if let unmet = report.unmet(expectation, linkDevices: [link.hostLink, link.nodeLink]) { return .commandFailed(unmet) }
+        let links = workers.map { WorkerNetwork($0, cluster: context.network) }
+        if let unmet = report.unmet(expectation, links: links) { return .commandFailed(unmet) }
         return .done(report.summary)
     }
 

@@ -106,7 +106,7 @@ public final class Engine: @unchecked Sendable {
             emit(event)
         }
         var dead: [ComponentID: Int32] = [:]
-        for component in ComponentID.allCases {
+        for component in context.supervisor.recordedComponents() {
             if let record = context.supervisor.record(component), !context.supervisor.isAlive(record) { dead[component] = record.pid }
         }
         deadAtStart = dead
@@ -179,12 +179,12 @@ public final class Engine: @unchecked Sendable {
         if case .action(let action, _) = step.kind {
             switch action {
             case .start(let component, _), .stop(let component): excluded = [component]
-            // Making node-2's machine removes an earlier node-2 first, and removing node-2 stops its components.
-            case .secondNode(.machine), .secondNode(.remove): excluded = ComponentID.secondNode
+            // Making a worker's machine removes an earlier one first, and removing a worker stops its components.
+            case .worker(.machine, let node), .worker(.remove, let node): excluded = ComponentID.on(node)
             default: break
             }
         }
-        return ComponentID.allCases.filter { component in
+        return context.supervisor.recordedComponents().filter { component in
             guard !excluded.contains(component), let record = context.supervisor.record(component) else { return false }
             return deadAtStart[component] != record.pid
         }
@@ -283,7 +283,7 @@ public final class Engine: @unchecked Sendable {
         case .killContainer(let pod): return try await killContainers(of: pod)
         case .show(let state): return try await show(state)
         case .trace(let target, let expectation): return try await trace(target, expecting: expectation)
-        case .secondNode(let action): return try await secondNode(action, timeout: timeout)
+        case .worker(let action, let node): return try await worker(action, node, timeout: timeout)
         }
     }
 
@@ -411,8 +411,8 @@ public final class Engine: @unchecked Sendable {
     }
 
     func start(_ component: ComponentID, mode: KubeletMode) async throws -> ActionResult {
-        if component.isOnSecondNode, !secondNodeHost().exists {
-            return .commandFailed("node-2's machine does not exist yet (its network namespace \(secondNodePlanner.network.namespacePath)): run the step `second-node: machine` first")
+        if let worker = component.worker, !workerHost(worker).exists {
+            return .commandFailed("\(worker.name)'s machine does not exist yet (its network namespace \(workerPlanner(worker).network.namespacePath)): run the step `worker: machine` for it first")
         }
         let plan = context.planner.plan(component, kubeletMode: mode)
         if let record = context.supervisor.runningRecord(component) {
@@ -432,8 +432,8 @@ public final class Engine: @unchecked Sendable {
         for file in plan.files {
             emit(.output("── \(file.path)\n\(file.contents.trimmingCharacters(in: .newlines))"))
         }
-        // node-2's kubelet only ever joins the cluster.
-        let kubeletMode: KubeletMode? = component == .kubelet ? mode : component == .secondNodeKubelet ? .cluster : nil
+        // A worker's kubelet only ever joins the cluster.
+        let kubeletMode: KubeletMode? = component.program != .kubelet ? nil : component.isOnWorker ? .cluster : mode
         let record = try context.supervisor.start(plan, kubeletMode: kubeletMode)
         emit(.note("\(component.name) started, pid \(record.pid), log \(record.logFile)"))
         if let failure = await awaitHealthy(plan) { return failure }

@@ -83,7 +83,7 @@ public enum HostFacts {
 public enum BinaryResolver {
     public static func resolve(binDir: String?, shell: Shell) -> BinaryPaths {
         var programs: [String: String] = [:]
-        for program in BinaryPaths.required + ["crictl", "iptables", "ip6tables", "busybox", "tar", "mount", "umount"] + SecondNodePlanner.requiredPrograms {
+        for program in BinaryPaths.required + ["crictl", "iptables", "ip6tables", "busybox", "tar", "mount", "umount"] + WorkerPlanner.requiredPrograms {
             if let binDir, FileManager.default.isExecutableFile(atPath: "\(binDir)/\(program)") {
                 programs[program] = "\(binDir)/\(program)"
             } else if let found = shell.which(program) {

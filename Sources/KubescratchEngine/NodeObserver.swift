@@ -27,18 +27,37 @@ public struct NodeObserver: Sendable {
         return .clusterCAWithClient(caFile: pki.cert("ca"), certFile: pki.cert(user), keyFile: pki.key(user))
     }
 
-    /// One component as the supervisor and its health endpoint see it; nil when it is neither running nor expected.
-    func status(of id: ComponentID) async -> ComponentStatus? {
+    /// One component as the supervisor and its health endpoint see it, with its plan and what its health check said.
+    public struct Check: Sendable {
+        public var status: ComponentStatus
+        public var plan: ComponentPlan
+        /// nil: healthy, or not running (nothing was asked).
+        public var problem: String?
+    }
+
+    /// The diagram's, `status`'s and the screen's one look at a component; nil when it is neither running nor expected.
+    public func check(_ id: ComponentID) async -> Check? {
         let supervisor = context.supervisor
         let record = supervisor.record(id)
         guard record != nil || expected.contains(id) else { return nil }
         let plan = context.planner.plan(id, kubeletMode: record?.kubeletMode ?? .cluster)
         let port = plan.ports.first
-        guard let record else { return ComponentStatus(id: id, health: .stopped, pid: nil, port: port) }
-        guard supervisor.isAlive(record) else { return ComponentStatus(id: id, health: .crashed, pid: record.pid, port: port) }
-        let healthy = await plan.health.probe() == nil
+        guard let record else { return Check(status: ComponentStatus(id: id, health: .stopped, pid: nil, port: port), plan: plan) }
+        guard supervisor.isAlive(record) else {
+            return Check(status: ComponentStatus(id: id, health: .crashed, pid: record.pid, port: port), plan: plan)
+        }
+        let problem = await plan.health.probe()
         let young = Date().timeIntervalSince(record.startedAt) < plan.startTimeoutSeconds
-        return ComponentStatus(id: id, health: healthy ? .healthy : (young ? .starting : .unhealthy), pid: record.pid, port: port)
+        let health: ComponentHealth = problem == nil ? .healthy : (young ? .starting : .unhealthy)
+        return Check(status: ComponentStatus(id: id, health: health, pid: record.pid, port: port), plan: plan, problem: problem)
+    }
+
+    func status(of id: ComponentID) async -> ComponentStatus? { await check(id)?.status }
+
+    /// Every node as data: the first, then each worker that exists.
+    public func nodes() -> [ClusterNode] {
+        [ClusterNode.first(context.planner)]
+            + WorkerHost.present(layout: context.layout).map { ClusterNode.worker(WorkerPlanner($0, first: context.planner)) }
     }
 
     public func snapshot() async -> NodeState {
@@ -48,7 +67,7 @@ public struct NodeObserver: Sendable {
         }
         let kubeletMode = context.supervisor.record(.kubelet)?.kubeletMode
         var state = NodeState(nodeName: context.facts.nodeName, nodeIP: context.facts.nodeIP, components: components, kubeletMode: kubeletMode)
-        state.secondNode = await secondNode()
+        state.workers = await workers()
         if let traffic {
             state.traffic = traffic.refresh().log
             state.trafficTime = Date()
@@ -71,25 +90,25 @@ public struct NodeObserver: Sendable {
         return state
     }
 
-    /// node-2 once its machine exists (stage 6): its components, its Node object, and whether the pod routes exist.
-    func secondNode() async -> SecondNodeState? {
-        let planner = SecondNodePlanner(first: context.planner)
-        let host = SecondNodeHost(planner: planner, supervisor: context.supervisor, shell: context.shell) { _ in }
-        guard host.exists else { return nil }
-        var components: [ComponentStatus] = []
-        for id in ComponentID.secondNode {
-            components.append(await status(of: id) ?? ComponentStatus(id: id, health: .stopped))
+    /// Each worker whose machine exists (stage 6): its components, its Node object, and whether its pod routes exist.
+    func workers() async -> [WorkerState] {
+        var states: [WorkerState] = []
+        for worker in WorkerHost.present(layout: context.layout) {
+            let planner = WorkerPlanner(worker, first: context.planner)
+            let host = WorkerHost(planner: planner, supervisor: context.supervisor, shell: context.shell) { _ in }
+            guard host.exists else { continue }
+            var components: [ComponentStatus] = []
+            for id in ComponentID.on(worker) {
+                components.append(await status(of: id) ?? ComponentStatus(id: id, health: .stopped))
+            }
+            var state = WorkerState(planner.network, components: components, podRoutes: await host.podRoutesExist())
+            if context.supervisor.runningRecord(.kubeAPIServer) != nil, let node: Node = await get("/api/v1/nodes/\(worker.name)") {
+                state.ready = node.isReady
+                state.taints = node.spec?.taints?.map(\.key) ?? []
+            }
+            states.append(state)
         }
-        let network = planner.network
-        var state = SecondNodeState(name: SecondNodePlanner.nodeName, address: network.nodeAddress, podRange: network.podSubnet,
-                                    components: components, podRoutes: await host.podRoutesExist(),
-                                    hostAddress: network.hostAddress, firstNodePodRange: context.network.podSubnet)
-        if context.supervisor.runningRecord(.kubeAPIServer) != nil,
-           let node: Node = await get("/api/v1/nodes/\(SecondNodePlanner.nodeName)") {
-            state.ready = node.isReady
-            state.taints = node.spec?.taints?.map(\.key) ?? []
-        }
-        return state
+        return states
     }
 
     /// Without an API server, the kubelet's own pod list (its API on 10250, our admin certificate) names the pods;

@@ -47,11 +47,11 @@ public struct PacketTracer: Sendable {
     }
 
     /// Addresses a trace may be sent to: loopback, this machine's own, and the project's own ranges (pod bridges,
-    /// node-2's link, the Service range once kube-proxy's rules exist). Anything else is refused before a packet.
-    public static func allowed(_ host: String, network: ClusterNetwork, nodeIP: String) -> Bool {
-        let second = SecondNodeNetwork(cluster: network)
-        return host == nodeIP || ipv4(host, isIn: "127.0.0.0/8") || ipv4(host, isIn: network.podSubnet)
-            || ipv4(host, isIn: second.podSubnet) || ipv4(host, isIn: second.link.description) || ipv4(host, isIn: network.serviceRange)
+    /// the links and pod ranges of the workers that exist, the Service range once kube-proxy's rules exist).
+    /// Anything else is refused before a packet: a worker that does not exist has no route here.
+    public static func allowed(_ host: String, network: ClusterNetwork, nodeIP: String, workers: [WorkerNetwork]) -> Bool {
+        host == nodeIP || ipv4(host, isIn: "127.0.0.0/8") || ipv4(host, isIn: network.podSubnet) || ipv4(host, isIn: network.serviceRange)
+            || workers.contains { ipv4(host, isIn: $0.podSubnet) || ipv4(host, isIn: $0.link.description) }
     }
 
     /// How the rules are read: counters (iptables), or the kernel's trace events (nftables: no counters there).

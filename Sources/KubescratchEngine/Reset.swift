@@ -30,15 +30,18 @@ public struct Reset: Sendable {
         let supervisor = Supervisor(layout: layout)
         let snapshot = HostSnapshot.load(layout: layout)
 
-        // Stage 6's second node first: its namespace must lose its processes before it can go.
-        let secondNode = SecondNodeHost.removal(layout: layout, say: say)
-        if secondNode.anythingLeft { await secondNode.remove(kubectl: nil) }
-        lap("node-2 (its components, routes, link, namespaces)")
+        // Stage 6's workers first: a namespace must lose its processes before it can go.
+        let workers = WorkerHost.present(layout: layout)
+        for worker in workers {
+            let host = WorkerHost.removal(worker, layout: layout, say: say)
+            if host.anythingLeft { await host.remove(kubectl: nil) }
+        }
+        if !workers.isEmpty { lap("\(workers.map(\.name).joined(separator: ", ")) (components, routes, links, namespaces)") }
 
         // Control plane and node agents at once (none waits for another to stop), containerd last: it holds the
         // containers.
         await withTaskGroup(of: Void.self) { group in
-            for component in ComponentID.allCases.reversed() where component != .containerd {
+            for component in supervisor.recordedComponents().reversed() where component != .containerd {
                 guard let record = supervisor.record(component) else { continue }
                 say("stop \(component.name) (pid \(record.pid))")
                 // Everything it wrote is about to be deleted: no shutdown worth waiting for.

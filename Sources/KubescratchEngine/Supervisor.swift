@@ -80,6 +80,12 @@ public struct Supervisor: Sendable {
         return try? decoder.decode(ComponentRecord.self, from: data)
     }
 
+    /// Every component with a record, on any node, in start order: what has run since the last reset.
+    public func recordedComponents() -> [ComponentID] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.supervisorRecords)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.compactMap { ComponentID(name: String($0.dropLast(5))) }.sorted()
+    }
+
     func save(_ record: ComponentRecord) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

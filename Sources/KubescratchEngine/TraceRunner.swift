@@ -62,7 +62,7 @@ public struct TraceRunner: Sendable {
 
     func plan(_ target: TraceTarget, from pod: String?) async throws -> Plan {
         let facts = context.facts
-        let second = SecondNodeNetwork(cluster: context.network)
+        let workers = WorkerHost.present(layout: context.layout).map { WorkerNetwork($0, cluster: context.network) }
         let port = TraceTarget.lessonNodePort
         var plan: Plan
         switch target {
@@ -70,13 +70,14 @@ public struct TraceRunner: Sendable {
             plan = Plan(host: facts.nodeIP, port: port, what: "the NodePort of \(TraceTarget.service) on this node's address")
         case .nodePort(.loopback):
             plan = Plan(host: "127.0.0.1", port: port, what: "the NodePort of \(TraceTarget.service) on 127.0.0.1")
-        case .nodePort(.secondNode):
-            guard FileManager.default.fileExists(atPath: second.namespacePath) else {
-                throw Refused(description: "there is no node-2 yet: it comes with stage 6 (`kubescratch run --through 6`)")
+        case .nodePort(.worker(let node)):
+            let network = WorkerNetwork(node, cluster: context.network)
+            guard FileManager.default.fileExists(atPath: network.namespacePath) else {
+                throw Refused(description: "there is no \(node.name): workers come with stage 6 (`kubescratch run --through 6`, `kubescratch stage 6 --nodes N`)")
             }
-            // The packet crosses the link into node-2's namespace, where node-2's own kube-proxy wrote the rules.
-            plan = Plan(host: second.nodeAddress, port: port, what: "the NodePort of \(TraceTarget.service) on node-2's address",
-                        rulesOf: "node-2", rulesNamespace: second.namespacePath)
+            // The packet crosses the link into the worker's namespace, where its own kube-proxy wrote the rules.
+            plan = Plan(host: network.nodeAddress, port: port, what: "the NodePort of \(TraceTarget.service) on \(node.name)'s address",
+                        rulesOf: node.name, rulesNamespace: network.namespacePath)
         case .clusterIP:
             guard let service: Service = await observer.get("/api/v1/namespaces/default/services/\(TraceTarget.service)"),
                   let ip = service.spec?.clusterIP, let servicePort = service.spec?.ports?.first?.port else {
@@ -91,13 +92,13 @@ public struct TraceRunner: Sendable {
             }
             plan = Plan(host: target.podIP!, port: 80, what: "pod \(target.metadata.name) on \(node), straight to its pod IP")
         case .address(let host, let port):
-            guard PacketTracer.allowed(host, network: context.network, nodeIP: facts.nodeIP) else {
+            guard PacketTracer.allowed(host, network: context.network, nodeIP: facts.nodeIP, workers: workers) else {
                 throw Refused(description: "\(host) is not this machine's, a pod's or a Service's address: kubescratch sends traffic nowhere else")
             }
             plan = Plan(host: host, port: port, what: "\(host):\(port)")
-            if ipv4(host, isIn: second.link.description), host == second.nodeAddress {
-                plan.rulesOf = "node-2"
-                plan.rulesNamespace = second.namespacePath
+            if let worker = workers.first(where: { $0.nodeAddress == host }) {
+                plan.rulesOf = worker.worker.name
+                plan.rulesNamespace = worker.namespacePath
             }
         }
         if let pod { try await enter(&plan, pod: pod) }

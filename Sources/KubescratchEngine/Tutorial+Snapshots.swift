@@ -132,7 +132,7 @@ extension Tutorial {
         guard restored.succeeded else { throw TutorialError.stuck("etcd snapshot restore failed: \(restored.combinedOutput)") }
 
         let mode: KubeletMode = stage >= 2 ? .cluster : .standalone
-        let components = lesson.components.filter { !$0.isOnSecondNode }
+        let components = lesson.components.filter { !$0.isOnWorker }
         // Each component starts once what it needs is healthy (StageSnapshot.startsAfter); the rest at once.
         let engine = self.engine
         let restoreStarted = Date()

@@ -98,25 +98,30 @@ public final class Tutorial: @unchecked Sendable {
     /// Components that should run after the completed stage but do not: they died or were stopped meanwhile.
     public func missingComponents() -> [ComponentID] {
         guard let lesson = book.stage(completedStage) else { return [] }
-        return lesson.components.filter { context.supervisor.runningRecord($0) == nil }
+        // Workers beyond the lesson's own (`stage 6 --nodes N`) count once they have a folder.
+        let extra = lesson.components.contains(where: \.isOnWorker) ? engine.workers.flatMap { ComponentID.on($0) } : []
+        return (lesson.components + extra.filter { !lesson.components.contains($0) }).filter { context.supervisor.runningRecord($0) == nil }
     }
 
     /// Dependency order for starting many at once (after a reboot every component is gone): the runtime and the
-    /// store, then the API server, the node agent, the controllers; node-2's after the first node's.
-    static let recoveryOrder: [ComponentID] = [.containerd, .etcd, .kubeAPIServer, .kubelet, .kubeScheduler,
-                                               .kubeControllerManager, .kubeProxy] + ComponentID.secondNode
+    /// store, then the API server, the node agent, the controllers; each worker's after the first node's.
+    static let recoveryOrder: [Program] = [.containerd, .etcd, .kubeAPIServer, .kubelet, .kubeScheduler, .kubeControllerManager, .kubeProxy]
+
+    static func recoveryRank(_ component: ComponentID) -> Int {
+        (component.worker?.index ?? 0) * 100 + (recoveryOrder.firstIndex(of: component.program) ?? 99)
+    }
 
     /// Starts again what died since the last run, with the same plan it had, in dependency order.
     public func restartMissing() async throws {
         var missing = missingComponents()
-        // A reboot also takes node-2's network and mount namespaces: its components have nothing to start into.
-        // Stage 6 is then taken back (its rewind removes what is left of node-2) and run again.
-        if missing.contains(where: \.isOnSecondNode), !engine.secondNodeHost().exists {
-            say(.note("node-2's network namespace is gone (did the machine restart?): stage 6 is taken back and run again"))
-            missing.removeAll(where: \.isOnSecondNode)
+        // A reboot also takes the workers' network and mount namespaces: their components have nothing to start
+        // into. Stage 6 is then taken back (its rewind removes what is left of every worker) and run again.
+        if let lost = missing.compactMap(\.worker).first(where: { !engine.workerHost($0).exists }) {
+            say(.note("\(lost.name)'s network namespace is gone (did the machine restart?): stage 6 is taken back and run again"))
+            missing.removeAll(where: \.isOnWorker)
             try saveProgress(min(completedStage, 5), unfinished: 6)
         }
-        missing.sort { (Self.recoveryOrder.firstIndex(of: $0) ?? 99) < (Self.recoveryOrder.firstIndex(of: $1) ?? 99) }
+        missing.sort { Self.recoveryRank($0) < Self.recoveryRank($1) }
         defer {
             if !missing.isEmpty, missingComponents().isEmpty {
                 say(.note("the node is back at the end of stage \(completedStage): \(missing.map(\.name).joined(separator: ", ")) run again"))

@@ -138,7 +138,7 @@ extension TerminalApp {
         var names = files(matching: word)
         guard !word.contains("/") else { return names }
         let model = diagram
-        let pods = ((model?.podGroups ?? []) + (model?.secondNode?.podGroups ?? [])).flatMap(\.pods).map(\.name)
+        let pods = (model?.allPodGroups ?? []).flatMap(\.pods).map(\.name)
         let facts = driver.tutorial.engine.context.facts
         names += pods + [facts.nodeName, "node-2", "web"] + Self.resourceNames
         return names

@@ -56,7 +56,7 @@ public final class TerminalApp {
         self.driver = driver
         self.ascii = ascii
         let context = driver.tutorial.engine.context
-        let feed = TrafficFeed(layout: context.layout, network: context.network)
+        let feed = TrafficFeed(layout: context.layout)
         self.observer = { NodeObserver(context: context, expected: $0, traffic: feed) }
         trafficFeed = feed
         traffic = feed.refresh().log
@@ -78,7 +78,7 @@ public final class TerminalApp {
         let watching = Task { [weak self] in
             guard let self else { return }
             let expected = self.driver.session.componentsExpected
-            let node = self.observer(expected.isEmpty ? ComponentID.allCases : expected)
+            let node = self.observer(expected.isEmpty ? ComponentID.firstNode : expected)
             for await _ in node.changes() {
                 let state = await node.snapshot()
                 await MainActor.run { self.update(state) }
@@ -385,11 +385,15 @@ public final class TerminalApp {
         }
     }
 
-    /// Tab walks node-1's boxes, then node-2's (stage 6).
+    /// Tab walks node-1's boxes, then each worker's (stage 6).
     func cycleSelection(backwards: Bool) {
         let first = (diagram?.components.map(\.id) ?? []).compactMap { box in ComponentID.firstNode.first { DiagramModel.BoxID($0) == box } }
-        let second = (diagram?.secondNode?.components.map(\.id) ?? []).compactMap { box in ComponentID.secondNode.first { DiagramModel.BoxID($0) == box } }
-        let boxes = first + second
+        let workers = (diagram?.workers ?? []).flatMap { worker in
+            worker.components.compactMap { box in
+                WorkerNode(name: worker.name).flatMap { node in ComponentID.on(node).first { DiagramModel.BoxID($0) == box.id } }
+            }
+        }
+        let boxes = first + workers
         guard !boxes.isEmpty else { return }
         let index = selected.flatMap { boxes.firstIndex(of: $0) } ?? (backwards ? 0 : -1)
         selected = boxes[(index + (backwards ? -1 : 1) + boxes.count) % boxes.count]

@@ -5,7 +5,7 @@ import KubescratchCore
 // Run: swift run -c release kubescratch-bench [iterations]
 
 func stage5State(pods: Int) -> NodeState {
-    let components = ComponentID.allCases.map { ComponentStatus(id: $0, health: .healthy, pid: 13000 + Int32($0.startOrder), port: 10250) }
+    let components = ComponentID.firstNode.map { ComponentStatus(id: $0, health: .healthy, pid: 13000 + Int32($0.startOrder), port: 10250) }
     var list = [PodStatus(name: "web-static-vm", phase: "Running", ready: true, ip: "10.200.0.2", nodeName: "vm", isStatic: true),
                 PodStatus(name: "pending-pod", phase: "Running", ready: true, ip: "10.200.0.4", nodeName: "vm"),
                 PodStatus(name: "pinned-pod", phase: "Running", ready: true, ip: "10.200.0.3", nodeName: "vm")]

@@ -52,8 +52,8 @@ import Testing
                                               pid: g.next(3) == 0 ? nil : Int32(g.next(4_000_000)), port: g.next(2) == 0 ? nil : 10000 + g.next(60000)))
         }
         let taints = ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready", "node.kubernetes.io/unschedulable"].filter { _ in g.next(3) == 0 }
-        state.secondNode = SecondNodeState(name: "node-2", address: "10.201.0.2", podRange: "10.200.1.0/24", components: components,
-                                           ready: g.pick([nil, true, false]), taints: taints, podRoutes: g.next(2) == 0)
+        state.workers = [WorkerState(WorkerNetwork(.second), components: components,
+                                     ready: g.pick([nil, true, false]), taints: taints, podRoutes: g.next(2) == 0)]
         return state
     }
 
@@ -83,15 +83,15 @@ import Testing
         for ascii in [false, true] {
             // The smallest screen still names node-2; the largest shows every component of both nodes as a box.
             let small = DiagramLayoutEngine.layout(model, width: 80, height: 24, ascii: ascii)
-            let second = try #require(small.secondNode, "seed \(seed): no node-2 at 80x24")
+            let second = try #require(small.workers.first, "seed \(seed): no node-2 at 80x24")
             let titleRow = DiagramRenderer.grid(small, ascii: ascii).text.split(separator: "\n", omittingEmptySubsequences: false)[second.rect.y]
             #expect(titleRow.contains("node node-2"), "seed \(seed): node-2's name not visible at 80x24")
             let large = DiagramLayoutEngine.layout(model, width: 200, height: 60, ascii: ascii)
             for box in model.components {
                 #expect(large.box(box.id) != nil, "seed \(seed): \(box.id) not drawn at 200x60")
             }
-            for box in model.secondNode!.components {
-                #expect(large.box(id: DiagramLayout.secondNodeBoxID(node: "node-2", box.id)) != nil, "seed \(seed): node-2's \(box.id) not drawn at 200x60")
+            for box in model.workers.first!.components {
+                #expect(large.box(id: DiagramLayout.workerBoxID(node: "node-2", box.id)) != nil, "seed \(seed): node-2's \(box.id) not drawn at 200x60")
             }
         }
     }
@@ -113,12 +113,12 @@ import Testing
         let where_ = "seed \(seed) at \(width)x\(height)\(ascii ? " ascii" : "")"
         let layout = DiagramLayoutEngine.layout(model, width: width, height: height, ascii: ascii)
         let node = try #require(layout.node, "\(where_): no node box")
-        #expect((model.secondNode == nil) == (layout.secondNode == nil), "\(where_): node-2 drawn or missing wrongly")
-        let nodes = [node] + (layout.secondNode.map { [$0] } ?? [])
+        #expect((model.workers.first == nil) == (layout.workers.first == nil), "\(where_): node-2 drawn or missing wrongly")
+        let nodes = [node] + (layout.workers.first.map { [$0] } ?? [])
         for placed in nodes {
             #expect(placed.rect.x >= 0 && placed.rect.y >= 0 && placed.rect.maxX < width && placed.rect.maxY < height, "\(where_): \(placed.id) box off the grid")
         }
-        if let second = layout.secondNode {
+        if let second = layout.workers.first {
             #expect(!node.rect.intersects(second.rect), "\(where_): the node boxes overlap")
             #expect(second.lines.count <= second.rect.height - 2, "\(where_): node-2 has more lines than room")
         }
@@ -133,7 +133,7 @@ import Testing
                 #expect(!box.rect.intersects(other.rect), "\(where_): \(box.id) overlaps \(other.id)")
             }
         }
-        for text in layout.texts + (layout.link?.labels ?? []) {
+        for text in layout.texts + (layout.links.first?.labels ?? []) {
             let cells = Rect(x: text.at.x, y: text.at.y, width: max(1, text.limit), height: 1)
             #expect(text.at.x >= 0 && text.at.y >= 0 && text.at.y < height, "\(where_): text '\(text.text.text)' off the grid")
             #expect(text.at.x + text.limit <= width, "\(where_): text may run off the grid")
@@ -145,8 +145,8 @@ import Testing
         // Every connection between two boxes on the grid is drawn, and drawn properly.
         let placedIDs = Set(layout.boxes.map(\.id))
         var expected = model.arrows.filter { placedIDs.contains($0.from.rawValue) && placedIDs.contains($0.to.rawValue) }.count
-        if let second = model.secondNode {
-            let id = { DiagramLayout.secondNodeBoxID(node: second.name, $0) }
+        if let second = model.workers.first {
+            let id = { DiagramLayout.workerBoxID(node: second.name, $0) }
             expected += second.arrows.filter { placedIDs.contains(id($0.from)) && placedIDs.contains(id($0.to)) }.count
         }
         #expect(layout.arrows.count == expected, "\(where_): \(expected) connections, \(layout.arrows.count) arrows")
@@ -170,8 +170,8 @@ import Testing
 
         // The link: contiguous, between the node boxes, from the first node's border to node-2's.
         var linkEnds = Set<Point>()
-        if let second = layout.secondNode {
-            let link = try #require(layout.link, "\(where_): two nodes, no link")
+        if let second = layout.workers.first {
+            let link = try #require(layout.links.first, "\(where_): two nodes, no link")
             #expect(!link.path.isEmpty, "\(where_): empty link")
             for (a, b) in zip(link.path, link.path.dropFirst()) {
                 #expect(abs(a.x - b.x) + abs(a.y - b.y) == 1, "\(where_): the link has a gap")

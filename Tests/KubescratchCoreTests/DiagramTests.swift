@@ -17,7 +17,8 @@ enum FixtureStates {
         6: ComponentID.firstNode,
     ]
     /// node-2's components as `kubescratch status` listed them at the end of the real stage 6 run (2026-12-02).
-    static let secondNodePids: [ComponentID: Int32] = [.secondNodeContainerd: 7754, .secondNodeKubelet: 10340, .secondNodeKubeProxy: 9305]
+    static let node2 = WorkerNode.second
+    static let workerPids: [Program: Int32] = [.containerd: 7754, .kubelet: 10340, .kubeProxy: 9305]
 
     static func state(stage: Int) throws -> NodeState {
         let components = componentsAtStage[stage]!.map {
@@ -39,12 +40,11 @@ enum FixtureStates {
         if stage == 6 {
             // The real Node object of node-2; the pod routes existed when these objects were captured.
             let nodes = try KubeDecoding.decode(KubeList<Node>.self, from: Repo.fixture("stage6-nodes.json")).items
-            let node2 = try #require(nodes.first { $0.metadata.name == SecondNodePlanner.nodeName })
-            let network = SecondNodeNetwork()
-            state.secondNode = SecondNodeState(
-                name: node2.metadata.name, address: network.nodeAddress, podRange: network.podSubnet,
-                components: ComponentID.secondNode.map { ComponentStatus(id: $0, health: .healthy, pid: secondNodePids[$0], port: ports[$0.program]) },
-                ready: node2.isReady, taints: node2.spec?.taints?.map(\.key) ?? [], podRoutes: true)
+            let node2 = try #require(nodes.first { $0.metadata.name == Self.node2.name })
+            state.workers = [WorkerState(
+                WorkerNetwork(Self.node2),
+                components: ComponentID.on(Self.node2).map { ComponentStatus(id: $0, health: .healthy, pid: workerPids[$0.program], port: ports[ComponentID($0.program)]) },
+                ready: node2.isReady, taints: node2.spec?.taints?.map(\.key) ?? [], podRoutes: true)]
         }
         return state
     }
@@ -58,20 +58,20 @@ enum FixtureStates {
         let sets = try KubeDecoding.decode(KubeList<ReplicaSet>.self, from: Repo.fixture("stage6-\(moment)-replicasets.json")).items
         let services = try KubeDecoding.decode(KubeList<Service>.self, from: Repo.fixture("stage6-\(moment)-services.json")).items
         let nodes = try KubeDecoding.decode(KubeList<Node>.self, from: Repo.fixture("stage6-\(moment)-nodes.json")).items
-        let node2 = try #require(nodes.first { $0.metadata.name == SecondNodePlanner.nodeName })
-        let health: [ComponentID: ComponentHealth] = moment == "joining"
-            ? [.secondNodeContainerd: .healthy, .secondNodeKubelet: .healthy, .secondNodeKubeProxy: .stopped]
-            : [.secondNodeContainerd: .healthy, .secondNodeKubelet: .stopped, .secondNodeKubeProxy: .healthy]
-        let network = SecondNodeNetwork()
+        let node2 = try #require(nodes.first { $0.metadata.name == Self.node2.name })
+        let health: [Program: ComponentHealth] = moment == "joining"
+            ? [.containerd: .healthy, .kubelet: .healthy, .kubeProxy: .stopped]
+            : [.containerd: .healthy, .kubelet: .stopped, .kubeProxy: .healthy]
         var state = NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: components,
                               pods: NodeState.pods(from: pods, replicaSets: sets), services: NodeState.services(from: services),
                               kubeletMode: .cluster)
-        state.secondNode = SecondNodeState(
-            name: node2.metadata.name, address: network.nodeAddress, podRange: network.podSubnet,
-            components: ComponentID.secondNode.map { id in
-                ComponentStatus(id: id, health: health[id]!, pid: health[id] == .stopped ? nil : secondNodePids[id], port: ports[id.program])
+        state.workers = [WorkerState(
+            WorkerNetwork(Self.node2),
+            components: ComponentID.on(Self.node2).map { id in
+                ComponentStatus(id: id, health: health[id.program]!, pid: health[id.program] == .stopped ? nil : workerPids[id.program],
+                                port: ports[ComponentID(id.program)])
             },
-            ready: node2.isReady, taints: node2.spec?.taints?.map(\.key) ?? [], podRoutes: moment != "joining")
+            ready: node2.isReady, taints: node2.spec?.taints?.map(\.key) ?? [], podRoutes: moment != "joining")]
         return state
     }
 }
@@ -115,7 +115,7 @@ func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
         try assertSnapshot(render(stage: 6, width: 200, height: 60), named: "stage6-200x60")
         try assertSnapshot(render(stage: 6, width: 200, height: 60, ascii: true), named: "stage6-200x60-ascii")
         let model = DiagramModel(state: try FixtureStates.state(stage: 6))
-        let second = try #require(model.secondNode)
+        let second = try #require(model.workers.first)
         #expect(second.podGroups.flatMap(\.pods).count == 2, "the two web pods bound to node-2")
         #expect(model.podGroups.flatMap(\.pods).count == 7, "web-static, pending-pod, pinned-pod and four web pods on vm")
         #expect(model.nodePorts.first?.backends == 6)

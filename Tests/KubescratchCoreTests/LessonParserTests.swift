@@ -292,7 +292,7 @@ import Testing
             // Each section breaks something the stage built: a component, a static pod, or (stage 6) the pod routes.
             #expect(stage.breakIt.contains {
                 switch $0.kind {
-                case .action(.stop, _), .action(.removeStaticPod, _), .action(.secondNode(.removePodRoutes), _): true
+                case .action(.stop, _), .action(.removeStaticPod, _), .action(.worker(.removePodRoutes, _), _): true
                 default: false
                 }
             }, "stage \(stage.stage ?? 0)")

@@ -117,8 +117,8 @@ import Testing
         return (grid, box.rect.y, (box.rect.x + 1)...(box.rect.x + box.title.count + 2))
     }
 
-    @Test func aSecondNodeComponentIsHighlightedInNodeTwosBox() throws {
-        let (grid, row, columns) = try titleStyles(of: .secondNodeKubelet)
+    @Test func aWorkerComponentIsHighlightedInNodeTwosBox() throws {
+        let (grid, row, columns) = try titleStyles(of: ComponentID(.kubelet, on: .second))
         #expect(columns.allSatisfy { grid[$0, row].style == .new }, "node-2's kubelet title is highlighted")
         let (other, otherRow, otherColumns) = try titleStyles(of: .kubelet)
         #expect(otherColumns.allSatisfy { other[$0, otherRow].style == .new })
@@ -128,8 +128,8 @@ import Testing
 
     @Test func boxIDsTellTheNodesApart() {
         #expect(DiagramLayout.boxID(of: .kubelet) == "kubelet")
-        #expect(DiagramLayout.boxID(of: .secondNodeKubelet) == "node-2/kubelet")
-        #expect(DiagramLayout.boxID(of: .secondNodeContainerd) == "node-2/containerd")
+        #expect(DiagramLayout.boxID(of: ComponentID(.kubelet, on: .second)) == "node-2/kubelet")
+        #expect(DiagramLayout.boxID(of: ComponentID(.containerd, on: .second)) == "node-2/containerd")
     }
 }
 
@@ -137,13 +137,13 @@ import Testing
     /// `h` on a selected component reads its box: node-2's kubelet is node-2's box, not node-1's.
     @Test func eachComponentFindsItsOwnNodesBox() throws {
         var state = try FixtureStates.state(stage: 6)
-        var second = try #require(state.secondNode)
-        second.components = second.components.map { var c = $0; if c.id == .secondNodeKubelet { c.health = .stopped; c.pid = nil }; return c }
-        state.secondNode = second
+        var second = try #require(state.workers.first)
+        second.components = second.components.map { var c = $0; if c.id == ComponentID(.kubelet, on: .second) { c.health = .stopped; c.pid = nil }; return c }
+        state.workers = [second]
         let model = DiagramModel(state: state)
         #expect(model.box(of: .kubelet)?.health == .healthy)
-        #expect(model.box(of: .secondNodeKubelet)?.health == .stopped)
-        #expect(model.box(of: .secondNodeKubelet)?.pid == nil && model.box(of: .kubelet)?.pid != nil)
-        #expect(DiagramModel(state: try FixtureStates.state(stage: 5)).box(of: .secondNodeKubelet) == nil)
+        #expect(model.box(of: ComponentID(.kubelet, on: .second))?.health == .stopped)
+        #expect(model.box(of: ComponentID(.kubelet, on: .second))?.pid == nil && model.box(of: .kubelet)?.pid != nil)
+        #expect(DiagramModel(state: try FixtureStates.state(stage: 5)).box(of: ComponentID(.kubelet, on: .second)) == nil)
     }
 }

@@ -15,11 +15,14 @@ struct TraceReportTests {
         return report
     }
 
-    static let link = ["ks-to-node-2", "ks-to-host"]
+    static let link = [WorkerNetwork(.second)]
 
     @Test func targetsByNameAndAddress() {
         #expect(TraceTarget.parse("nodeport") == .nodePort(.nodeIP))
-        #expect(TraceTarget.parse("node-2") == .nodePort(.secondNode))
+        #expect(TraceTarget.parse("node-2") == .nodePort(.worker(.second)))
+        #expect(TraceTarget.parse("node-3") == .nodePort(.worker(WorkerNode(index: 3)!)))
+        #expect(TraceTarget.parse("pod-on-node-3") == .pod(onNode: "node-3"))
+        #expect(TraceTarget.parse("node-1") == nil && TraceTarget.parse("pod-on-vm") == nil)
         #expect(TraceTarget.parse("cluster-ip") == .clusterIP)
         #expect(TraceTarget.parse("pod-on-node-2") == .pod(onNode: "node-2"))
         #expect(TraceTarget.parse("10.32.0.10:80") == .address(host: "10.32.0.10", port: 80))
@@ -27,7 +30,11 @@ struct TraceReportTests {
             #expect(TraceTarget.parse(bad) == nil, "\(bad)")
         }
         // Every name prints back as itself: the command a learner can type for the same trace.
-        for name in TraceTarget.names { #expect(TraceTarget.parse(name)?.description == name) }
+        for pattern in TraceTarget.names {
+            for name in Set(["node-2", "node-3"].map { pattern.replacingOccurrences(of: "node-N", with: $0) }) {
+                #expect(TraceTarget.parse(name)?.description == name)
+            }
+        }
     }
 
     @Test func aTraceToAnEndpointMeetsItsPrediction() throws {
@@ -35,9 +42,9 @@ struct TraceReportTests {
         guard case .traced(let matched) = steps, let dnat = PacketTrace.destination(of: matched) else { Issue.record("no path"); return }
         let pod = String(dnat.split(separator: ":")[0])
         let report = try Self.report("trace-nodeport-before", "trace-nodeport-after", reply: pod, route: "\(pod) dev cni0 src 10.200.0.1 uid 0")
-        #expect(report.unmet(.endpoint, linkDevices: Self.link) == nil)
-        #expect(report.unmet(.noServiceRule, linkDevices: Self.link)?.contains("KUBE-SVC-") == true)
-        #expect(report.unmet(.link, linkDevices: Self.link)?.contains("does not leave by the link") == true)
+        #expect(report.unmet(.endpoint, links: Self.link) == nil)
+        #expect(report.unmet(.noServiceRule, links: Self.link)?.contains("KUBE-SVC-") == true)
+        #expect(report.unmet(.link, links: Self.link)?.contains("does not leave by the link") == true)
         #expect(report.kubeChains.first == "KUBE-SERVICES" && report.kubeChains.contains("KUBE-NODEPORTS"))
         #expect(report.summary.contains("KUBE-SEP-") && report.summary.contains("pod web-1 on vm"))
         let lines = report.lines
@@ -48,11 +55,11 @@ struct TraceReportTests {
 
     @Test func aReplyFromAnotherAddressThanTheDNATFails() throws {
         let report = try Self.report("trace-nodeport-before", "trace-nodeport-after", reply: "10.200.0.99", route: nil)
-        #expect(report.unmet(.endpoint, linkDevices: Self.link)?.contains("but the reply came from 10.200.0.99") == true)
+        #expect(report.unmet(.endpoint, links: Self.link)?.contains("but the reply came from 10.200.0.99") == true)
         let refused = try Self.report("trace-nodeport-before", "trace-nodeport-before", reply: nil, route: nil, answer: "no connection: Connection refused")
         #expect(refused.outcome == .nothingMatched)
-        #expect(refused.unmet(.endpoint, linkDevices: Self.link)?.contains("no DNAT") == true)
-        #expect(refused.unmet(.noServiceRule, linkDevices: Self.link) == nil)
+        #expect(refused.unmet(.endpoint, links: Self.link)?.contains("no DNAT") == true)
+        #expect(refused.unmet(.noServiceRule, links: Self.link) == nil)
     }
 
     @Test func chainsOfTheLastTraceThatAreGoneAreNamed() throws {
@@ -70,10 +77,10 @@ struct TraceReportTests {
 
     @Test func aRouteThroughTheLinkIsCrossingIt() throws {
         var report = try Self.report("trace-nodeport-before", "trace-nodeport-after", reply: "10.200.1.3", route: "10.200.1.3 via 10.201.0.2 dev ks-to-node-2 src 10.201.0.1 uid 0")
-        #expect(report.crossed(link: Self.link))
-        #expect(report.unmet(.link, linkDevices: Self.link) == nil)
+        #expect(report.crossedLink(of: Self.link) == .second)
+        #expect(report.unmet(.link, links: Self.link) == nil)
         report.route = "10.200.0.5 dev cni0 src 10.200.0.1 uid 0"
-        #expect(!report.crossed(link: Self.link))
+        #expect(report.crossedLink(of: Self.link) == nil)
     }
 
     @Test func theReportSurvivesItsFile() throws {
@@ -84,7 +91,7 @@ struct TraceReportTests {
 
     @Test func theDiagramDrawsThePath() throws {
         let report = try Self.report("trace-nodeport-before", "trace-nodeport-after", reply: "10.200.0.5", route: "10.200.0.5 dev cni0")
-        let path = DiagramModel.PacketPath(report, linkDevices: Self.link)
+        let path = DiagramModel.PacketPath(report, links: Self.link)
         let wide = path.line(ascii: false, width: 200)
         #expect(wide.hasPrefix("packet: you ──► 192.0.2.2:30080 ──► KUBE-SERVICES ──► KUBE-NODEPORTS ──► KUBE-SVC-"))
         #expect(wide.hasSuffix("web-1 on vm (200)") && wide.contains("DNAT 10.200.0."))
@@ -126,11 +133,11 @@ struct TraceReportTests {
                                      route: "10.200.1.4 via 10.201.0.2 dev ks-to-node-2 src 10.201.0.1 uid 0")
         #expect(report.dnat == nil && report.wayChains == ["KUBE-SERVICES"], "\(report.kubeChains)")
         #expect(report.lines.contains { $0.contains("no DNAT") })
-        #expect(report.unmet(.link, linkDevices: Self.link) == nil)
-        #expect(report.unmet(.endpoint, linkDevices: Self.link) != nil)
+        #expect(report.unmet(.link, links: Self.link) == nil)
+        #expect(report.unmet(.endpoint, links: Self.link) != nil)
         report.podNode = "node-2"
-        let path = DiagramModel.PacketPath(report, linkDevices: Self.link)
-        #expect(path.acrossLink && path.line(ascii: false, width: 200).contains("──► link ──► web-1 on node-2"))
+        let path = DiagramModel.PacketPath(report, links: Self.link)
+        #expect(path.acrossLink == "node-2" && path.line(ascii: false, width: 200).contains("──► link ──► web-1 on node-2"))
     }
 
     @Test func withoutTheServiceNothingRewritesIt() throws {
@@ -139,12 +146,12 @@ struct TraceReportTests {
         var report = try Self.report("trace-no-service-before", "trace-no-service-after", reply: nil,
                                      route: "local 192.0.2.2 dev lo src 192.0.2.2 uid 0", answer: "no connection: Connection refused")
         #expect(report.wayChains == ["KUBE-SERVICES", "KUBE-NODEPORTS"], "through both without a match: \(report.wayChains)")
-        #expect(report.unmet(.noServiceRule, linkDevices: Self.link) == nil)
-        #expect(report.unmet(.endpoint, linkDevices: Self.link)?.contains("Connection refused") == true)
+        #expect(report.unmet(.noServiceRule, links: Self.link) == nil)
+        #expect(report.unmet(.endpoint, links: Self.link)?.contains("Connection refused") == true)
         let withService = try Self.report("trace-nodeport-before", "trace-nodeport-after", reply: "10.200.0.5", route: nil)
         report.gone = TraceReport.gone(since: withService, declared: before.chains["nat"] ?? [])
         #expect(report.gone.count == 2, "\(report.gone)")
-        let path = DiagramModel.PacketPath(report, linkDevices: Self.link)
+        let path = DiagramModel.PacketPath(report, links: Self.link)
         #expect(!path.answered && path.dnat == nil && path.boxLines == ["packet: no rule", "rewrote it"])
     }
 }
@@ -173,7 +180,7 @@ struct CurrentReleaseTraceTests {
         #expect(steps.first { $0.rule.target == "KUBE-MARK-MASQ" }?.rule.chain.hasPrefix("KUBE-EXT-") == true)
         report.replySource = "10.0.3.3"
         report.pod = "svc3-pod"
-        #expect(report.unmet(.endpoint, linkDevices: []) == nil)
+        #expect(report.unmet(.endpoint, links: []) == nil)
         #expect(report.lines.contains { $0.contains("marked for masquerading") && !$0.contains("hairpin") })
     }
 

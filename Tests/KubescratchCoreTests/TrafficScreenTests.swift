@@ -6,7 +6,7 @@ import Testing
 /// at 80×24, 120×40, 160×48 and 200×60. Below 140 columns the pane takes the output's place on `a`.
 @Suite struct TrafficScreenTests {
     static func traffic() -> (TrafficLog, Date) {
-        var log = TrafficLog(secondNodeAddress: SecondNodeNetwork().nodeAddress)
+        var log = TrafficLog()
         log.add(TrafficTests.calls)
         return (log, TrafficTests.calls.map(\.time).max()!.addingTimeInterval(1))
     }
@@ -64,17 +64,17 @@ import Testing
     /// node-2's kubelet and kube-proxy reach the API server by a line across the link: it names their calls too.
     @Test func nodeTwosLineNamesItsCalls() throws {
         var state = try FixtureStates.state(stage: 6)
-        var log = TrafficLog(secondNodeAddress: SecondNodeNetwork().nodeAddress)
+        var log = TrafficLog()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         log.add(APICall(time: now.addingTimeInterval(-2), user: "system:node:node-2", verb: "patch", resource: "nodes/status", name: "node-2"))
         log.add(APICall(time: now.addingTimeInterval(-3), user: "system:kube-proxy", verb: "list", resource: "services",
-                        sourceIP: SecondNodeNetwork().nodeAddress))
+                        sourceIP: WorkerNetwork(.second).nodeAddress))
         state.traffic = log
         state.trafficTime = now
         let text = DiagramRenderer.grid(DiagramLayoutEngine.layout(DiagramModel(state: state), width: 200, height: 60), ascii: false).text
         #expect(text.contains("◄── kubelet (patch nodes/status"), "node-2's kubelet's call, on its line across the link")
         let model = DiagramModel(state: state)
-        #expect(model.secondNode?.apiClients.first { $0.from == .kubeProxy }?.calls == "list services",
+        #expect(model.workers.first?.apiClients.first { $0.from == .kubeProxy }?.calls == "list services",
                 "node-2's kube-proxy, told apart from the first node's by its address")
         #expect(model.arrows.first { $0.from == .kubeProxy && $0.to == .apiserver }?.calls == nil, "not the first node's")
     }

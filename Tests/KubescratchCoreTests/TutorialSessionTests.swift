@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct TutorialSessionTests {
     static let stages: [TutorialSession.StageOutline] = (1...5).map { number in
-        let components = Array(ComponentID.allCases.prefix(number + 1 + (number > 1 ? 1 : 0)))
+        let components = Array(ComponentID.firstNode.prefix(number + 1 + (number > 1 ? 1 : 0)))
         return TutorialSession.StageOutline(number: number, title: "Stage \(number)",
                                             steps: (0..<3).map { .init(id: "s\(number)-\($0)", title: "step \($0)") }, components: components)
     }

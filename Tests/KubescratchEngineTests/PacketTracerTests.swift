@@ -7,11 +7,16 @@ import Testing
 struct PacketTracerTests {
     @Test func onlyThisMachinesPodsAndServicesAddressesMayBeTraced() {
         let network = ClusterNetwork()
-        for host in ["192.0.2.2", "127.0.0.1", "10.200.0.5", "10.200.1.4", "10.201.0.2", "10.32.0.10"] {
-            #expect(PacketTracer.allowed(host, network: network, nodeIP: "192.0.2.2"), "\(host)")
+        let workers = [WorkerNetwork(.second, cluster: network), WorkerNetwork(WorkerNode(index: 3)!, cluster: network)]
+        for host in ["192.0.2.2", "127.0.0.1", "10.200.0.5", "10.200.1.4", "10.201.0.2", "10.32.0.10", "10.200.2.7", "10.201.0.6"] {
+            #expect(PacketTracer.allowed(host, network: network, nodeIP: "192.0.2.2", workers: workers), "\(host)")
         }
-        for host in ["192.0.2.3", "169.254.169.254", "8.8.8.8", "10.0.0.1", "10.200.2.1"] {
-            #expect(!PacketTracer.allowed(host, network: network, nodeIP: "192.0.2.2"), "\(host)")
+        for host in ["192.0.2.3", "169.254.169.254", "8.8.8.8", "10.0.0.1", "10.200.3.1", "10.201.0.10"] {
+            #expect(!PacketTracer.allowed(host, network: network, nodeIP: "192.0.2.2", workers: workers), "\(host)")
+        }
+        // Without workers their ranges have no route here: refused.
+        for host in ["10.200.1.4", "10.201.0.2"] {
+            #expect(!PacketTracer.allowed(host, network: network, nodeIP: "192.0.2.2", workers: []), "\(host)")
         }
     }
 

@@ -80,9 +80,9 @@ public struct PlacedArrow: Sendable, Equatable {
 /// The veth pair between the two node boxes: a double line across the gap between them, with its addresses and
 /// pod routes written beside it. Its two ends join the node boxes' borders.
 public struct PlacedLink: Sendable, Equatable {
-    /// The cells between the two node boxes, from the first node's border to node-2's.
+    /// The cells between two node boxes, from the first node's border (or the worker above's) to the worker's.
     public var path: [Point]
-    /// Stacked nodes: the link runs down from the first node's bottom border to node-2's top border.
+    /// Stacked nodes: the link runs down from the bottom border above to the worker's top border.
     public var vertical: Bool
     public var labels: [PlacedText]
     public var style: CellStyle
@@ -102,9 +102,9 @@ public struct DiagramLayout: Sendable, Equatable {
     public var boxes: [PlacedBox]
     public var arrows: [PlacedArrow]
     public var texts: [PlacedText]
-    /// Stage 6's node-2 box (its components are in `boxes`, with ids from `secondNodeBoxID`).
-    public var secondNode: PlacedBox? = nil
-    public var link: PlacedLink? = nil
+    /// Stage 6's worker node boxes (their components are in `boxes`, with ids from `workerBoxID`), and their links.
+    public var workers: [PlacedBox] = []
+    public var links: [PlacedLink] = []
 
     public static let minimumWidth = 80
     public static let minimumHeight = 24
@@ -112,21 +112,20 @@ public struct DiagramLayout: Sendable, Equatable {
     public func box(_ id: DiagramModel.BoxID) -> PlacedBox? { boxes.first { $0.id == id.rawValue } }
     public func box(id: String) -> PlacedBox? { boxes.first { $0.id == id } }
 
-    /// node-2's boxes are named after the node, so they never share an id with the first node's.
-    public static func secondNodeBoxID(node: String, _ id: DiagramModel.BoxID) -> String { "\(node)/\(id.rawValue)" }
+    /// A worker's boxes are named after the node, so they never share an id with another node's.
+    public static func workerBoxID(node: String, _ id: DiagramModel.BoxID) -> String { "\(node)/\(id.rawValue)" }
 
     /// The placed box of a component, on whichever node it runs.
     public static func boxID(of component: ComponentID) -> String {
-        component.isOnSecondNode ? secondNodeBoxID(node: SecondNodePlanner.nodeName, DiagramModel.BoxID(component))
-            : DiagramModel.BoxID(component).rawValue
+        component.worker.map { workerBoxID(node: $0.name, DiagramModel.BoxID(component)) } ?? DiagramModel.BoxID(component).rawValue
     }
 }
 
 /// Places the diagram on a grid of `width`×`height` cells (80×24 at least), using the room of larger terminals.
 /// Rows: control plane (etcd, API server, scheduler, controller manager), a channel for arrows into the API
 /// server, node agents (kubelet, kube-proxy, iptables), then containerd with the pods. Arrows run only in the
-/// gaps and channels between boxes, so they never cross a box. A second node goes to the right of the first when
-/// the width allows, below it otherwise, joined to it by the link.
+/// gaps and channels between boxes, so they never cross a box. Worker nodes go in a column to the right of the
+/// first node when the width allows, below it otherwise, each joined to it by its link.
 public enum DiagramLayoutEngine {
     static let rowAIDs: [DiagramModel.BoxID] = [.etcd, .apiserver, .scheduler, .controllerManager]
     static let rowBIDs: [DiagramModel.BoxID] = [.kubelet, .kubeProxy, .iptables]
@@ -137,8 +136,8 @@ public enum DiagramLayoutEngine {
             return DiagramLayout(width: width, height: height, node: nil, boxes: [], arrows: [],
                                  texts: [PlacedText(at: Point(0, 0), text: StyledText(message, .unhealthy), limit: width)])
         }
-        if let second = model.secondNode {
-            return TwoNodeLayout(model: model, second: second, width: width, height: height, ascii: ascii).layout()
+        if !model.workers.isEmpty {
+            return WorkerLayout(model: model, width: width, height: height, ascii: ascii).layout()
         }
         let innerX = 2
         let innerWidth = width - 4
@@ -230,9 +229,9 @@ public enum DiagramLayoutEngine {
             let arrow = ascii ? "-->" : "──►"
             let start = "client \(arrow) \(path.address):\(path.port) (service \(path.service))"
             var pods = "\(path.backends) pod\(path.backends == 1 ? "" : "s")"
-            if let second = model.secondNode, path.backendsOnSecondNode > 0 {
-                // kube-proxy may pick a pod on node-2: reachable only over the pod routes.
-                pods += " (\(path.backendsOnSecondNode) on \(second.name)\(second.link.podRoutes ? "" : ", no pod route"))"
+            if !path.onWorkers.isEmpty {
+                // kube-proxy may pick a pod on a worker: reachable only over its pod routes.
+                pods += " (" + path.onWorkers.map { "\($0.count) on \($0.node)\($0.podRoutes ? "" : ", no pod route")" }.joined(separator: ", ") + ")"
             }
             let text = path.proxyRunning
                 ? "\(start) \(arrow) kube-proxy's rules \(arrow) \(pods)"

@@ -12,8 +12,8 @@ public struct DiagramModel: Sendable, Equatable {
     /// Pods no node has been chosen for: drawn outside the node.
     public var unscheduled: [PodLine]
     public var nodePorts: [NodePortPath]
-    /// Stage 6's node-2, drawn as a second node box joined to this one by the link.
-    public var secondNode: SecondNode?
+    /// Stage 6's worker nodes, each drawn as a node box joined to this one by its link.
+    public var workers: [Worker] = []
     /// One traced request: the rules it matched (on the iptables box), the pod that answered (marked), the link it
     /// crossed, and its path in a line under the node.
     public var packet: PacketPath?
@@ -26,19 +26,20 @@ public struct DiagramModel: Sendable, Equatable {
         public var dnat: String?
         public var pod: String?
         public var podNode: String?
-        public var acrossLink: Bool
+        /// The worker whose link it crossed.
+        public var acrossLink: String?
         /// Answered 200.
         public var answered: Bool
         public var rulesOf: String
 
-        public init(_ report: TraceReport, linkDevices: [String]) {
+        public init(_ report: TraceReport, links: [WorkerNetwork]) {
             client = report.client == "this node" ? "you" : report.client
             target = report.target
             chains = report.wayChains
             dnat = report.dnat
             pod = report.pod
             podNode = report.podNode
-            acrossLink = report.crossed(link: linkDevices)
+            acrossLink = report.crossedLink(of: links)?.name
             answered = report.answer.contains(" 200")
             rulesOf = report.rulesOf
         }
@@ -51,7 +52,7 @@ public struct DiagramModel: Sendable, Equatable {
             func build(_ shown: [String]) -> String {
                 var parts = ["packet: \(client)", target] + shown
                 if let dnat { parts.append("DNAT \(dnat)") }
-                if acrossLink { parts.append("link") }
+                if acrossLink != nil { parts.append("link") }
                 parts.append(end + (answered ? " (200)" : ""))
                 return parts.joined(separator: arrow)
             }
@@ -203,25 +204,37 @@ public struct DiagramModel: Sendable, Equatable {
         public var backends: Int
         public var proxyRunning: Bool
         public var isNew: Bool
-        /// Of `backends`, those on node-2: reached over the link, so only once the pod routes exist.
-        public var backendsOnSecondNode: Int = 0
+        /// Of `backends`, those on each worker: reached over its link, so only once its pod routes exist.
+        public var onWorkers: [WorkerBackends] = []
     }
 
-    /// node-2 as drawn: its own components and pods, its Node object's condition, its link to the first node.
-    public struct SecondNode: Sendable, Equatable {
+    public struct WorkerBackends: Sendable, Equatable {
+        public var node: String
+        public var count: Int
+        public var podRoutes: Bool
+
+        public init(node: String, count: Int, podRoutes: Bool) {
+            self.node = node
+            self.count = count
+            self.podRoutes = podRoutes
+        }
+    }
+
+    /// A worker node as drawn: its own components and pods, its Node object's condition, its link to the first node.
+    public struct Worker: Sendable, Equatable {
         public var name: String
         public var address: String
         public var podRange: String
         /// nil: no Node object registered yet.
         public var ready: Bool?
         public var taints: [String]
-        /// node-2 itself appeared since the previous state.
+        /// The worker itself appeared since the previous state.
         public var isNew: Bool
-        /// containerd, kubelet and kube-proxy (no iptables box: node-2's rules live in its own namespace).
+        /// containerd, kubelet and kube-proxy (no iptables box: a worker's rules live in its own namespace).
         public var components: [ComponentBox]
-        /// Connections inside node-2 (the kubelet's CRI).
+        /// Connections inside the worker (the kubelet's CRI).
         public var arrows: [Connection]
-        /// node-2's kubelet and kube-proxy talking to the first node's API server, over the link.
+        /// Its kubelet and kube-proxy talking to the first node's API server, over the link.
         public var apiClients: [Connection]
         /// Where they reach it: "192.0.2.2:6443".
         public var apiServerAddress: String
@@ -253,13 +266,15 @@ public struct DiagramModel: Sendable, Equatable {
         }
     }
 
-    /// The veth pair between the host (the first node) and node-2, and whether pods can cross it.
+    /// The veth pair between the host (the first node) and a worker, and whether pods can cross it.
     public struct NodeLink: Sendable, Equatable {
+        /// The host's end: its device and address.
+        public var hostLink: String
         public var hostAddress: String
         public var nodeAddress: String
         public var podRoutes: Bool
         public var firstPodRange: String
-        public var secondPodRange: String
+        public var workerPodRange: String
         public var isNew: Bool
         /// The pod routes were added since the previous state.
         public var routesAreNew: Bool
@@ -269,7 +284,7 @@ public struct DiagramModel: Sendable, Equatable {
         /// "10.201.0.1 ⇄ 10.201.0.2"
         public var addresses: String { "\(hostAddress) ⇄ \(nodeAddress)" }
         /// "none" or "10.200.0.0/24 ⇄ 10.200.1.0/24"
-        public var routes: String { podRoutes ? "\(firstPodRange) ⇄ \(secondPodRange)" : "none" }
+        public var routes: String { podRoutes ? "\(firstPodRange) ⇄ \(workerPodRange)" : "none" }
         /// On one line: "10.201.0.1 ⇄ 10.201.0.2  pod routes: none".
         public var label: String { "\(addresses)  pod routes: \(routes)" + (carriesPacket ? "  ◀ packet" : "") }
         public var style: CellStyle { isNew || routesAreNew || carriesPacket ? .new : (podRoutes ? .arrow : .podPending) }
@@ -279,14 +294,20 @@ public struct DiagramModel: Sendable, Equatable {
 
     /// A component's box on whichever node runs it.
     public func box(of component: ComponentID) -> ComponentBox? {
-        component.isOnSecondNode ? secondNode?.box(BoxID(component)) : box(BoxID(component))
+        guard let node = component.worker else { return box(BoxID(component)) }
+        return worker(node.name)?.box(BoxID(component))
     }
+
+    public func worker(_ name: String) -> Worker? { workers.first { $0.name == name } }
+
+    /// Every node's pod groups, the first node's first.
+    public var allPodGroups: [PodGroup] { podGroups + workers.flatMap(\.podGroups) }
 }
 
 extension DiagramModel {
     /// Builds the model from live state. `previous` marks what is new since the step before.
     public init(state: NodeState, previous: DiagramModel? = nil) {
-        nodeTitle = "node \(state.nodeName) · \(state.nodeIP)" + (state.secondNode == nil ? "" : " · control plane")
+        nodeTitle = "node \(state.nodeName) · \(state.nodeIP)" + (state.workers.isEmpty ? "" : " · control plane")
         nodeName = state.nodeName
         var boxes = Self.componentBoxes(state.components, previous: previous, before: { previous?.box($0) })
         if state.component(.kubeProxy) != nil {
@@ -311,19 +332,19 @@ extension DiagramModel {
             arrows = arrows.map { Self.annotate($0, traffic: traffic, node: state.nodeName, now: state.trafficTime) }
         }
 
-        let previousPods = (previous?.podGroups ?? []) + (previous?.secondNode?.podGroups ?? [])
+        let previousPods = previous?.allPodGroups ?? []
         let knownPods = Set(previousPods.flatMap(\.pods).map(\.name) + (previous?.unscheduled ?? []).map(\.name))
-        let link = SecondNodeNetwork()
-        packet = state.packet.map { PacketPath($0, linkDevices: [link.hostLink, link.nodeLink]) }
+        let links = state.workers.compactMap { WorkerNode(name: $0.name).map { WorkerNetwork($0) } }
+        packet = state.packet.map { PacketPath($0, links: links) }
         let tracedPod = packet?.pod
         func line(_ pod: PodStatus) -> PodLine {
             PodLine(name: pod.name, phase: pod.phase, ready: pod.ready, ip: pod.ip, isStatic: pod.isStatic,
                     terminating: pod.terminating, isNew: previous != nil && !knownPods.contains(pod.name), traced: pod.name == tracedPod)
         }
         let onNode = state.pods.filter { $0.nodeName != nil || $0.isStatic }
-        let secondName = state.secondNode?.name
+        let workerNames = Set(state.workers.map(\.name))
         unscheduled = state.pods.filter { $0.nodeName == nil && !$0.isStatic }.map(line)
-        podGroups = Self.groups(onNode.filter { secondName == nil || $0.nodeName != secondName }, line: line)
+        podGroups = Self.groups(onNode.filter { !workerNames.contains($0.nodeName ?? "") }, line: line)
 
         let previousPorts = Set((previous?.nodePorts ?? []).map(\.service))
         nodePorts = state.services.compactMap { service in
@@ -334,41 +355,46 @@ extension DiagramModel {
             return NodePortPath(service: service.name, address: state.nodeIP, port: port, backends: backends.count,
                                 proxyRunning: state.isUp(.kubeProxy),
                                 isNew: previous != nil && !previousPorts.contains(service.name),
-                                backendsOnSecondNode: backends.filter { secondName != nil && $0.nodeName == secondName }.count)
+                                onWorkers: state.workers.compactMap { worker in
+                                    let count = backends.filter { $0.nodeName == worker.name }.count
+                                    return count == 0 ? nil : WorkerBackends(node: worker.name, count: count, podRoutes: worker.podRoutes)
+                                })
         }
 
-        secondNode = state.secondNode.map { second in
-            let before = previous?.secondNode
+        workers = state.workers.map { worker in
+            let before = previous?.worker(worker.name)
             let hasPrevious = previous != nil
             let apiServerUp = state.isUp(.kubeAPIServer)
             var inside: [(BoxID, BoxID, String?)] = []
-            if second.isUp(.kubelet) && second.isUp(.containerd) { inside.append((.kubelet, .containerd, "CRI")) }
+            if worker.isUp(.kubelet) && worker.isUp(.containerd) { inside.append((.kubelet, .containerd, "CRI")) }
             var toAPI: [(BoxID, BoxID, String?)] = []
-            if second.isUp(.kubelet) && apiServerUp { toAPI.append((.kubelet, .apiserver, nil)) }
-            if second.isUp(.kubeProxy) && apiServerUp { toAPI.append((.kubeProxy, .apiserver, nil)) }
+            if worker.isUp(.kubelet) && apiServerUp { toAPI.append((.kubelet, .apiserver, nil)) }
+            if worker.isUp(.kubeProxy) && apiServerUp { toAPI.append((.kubeProxy, .apiserver, nil)) }
             let apiPort = state.component(.kubeAPIServer)?.port ?? ClusterNetwork().apiServerPort
-            let link = NodeLink(hostAddress: second.hostAddress, nodeAddress: second.address, podRoutes: second.podRoutes,
-                                firstPodRange: second.firstNodePodRange, secondPodRange: second.podRange,
+            let link = NodeLink(hostLink: worker.hostLink, hostAddress: worker.hostAddress, nodeAddress: worker.address, podRoutes: worker.podRoutes,
+                                firstPodRange: worker.firstNodePodRange, workerPodRange: worker.podRange,
                                 isNew: hasPrevious && before == nil,
-                                routesAreNew: hasPrevious && second.podRoutes && before?.link.podRoutes != true)
-            return SecondNode(name: second.name, address: second.address, podRange: second.podRange, ready: second.ready,
+                                routesAreNew: hasPrevious && worker.podRoutes && before?.link.podRoutes != true)
+            return Worker(name: worker.name, address: worker.address, podRange: worker.podRange, ready: worker.ready,
                               // A lost node carries unreachable twice (NoSchedule and NoExecute): one word each.
-                              taints: second.taints.reduce(into: []) { keys, key in if !keys.contains(key) { keys.append(key) } },
+                              taints: worker.taints.reduce(into: []) { keys, key in if !keys.contains(key) { keys.append(key) } },
                               isNew: hasPrevious && before == nil,
-                              components: Self.componentBoxes(second.components, previous: previous, before: { before?.box($0) }),
+                              components: Self.componentBoxes(worker.components, previous: previous, before: { before?.box($0) }),
                               arrows: Self.connections(inside, previous: before?.arrows, hasPrevious: hasPrevious),
                               apiClients: Self.connections(toAPI, previous: before?.apiClients, hasPrevious: hasPrevious).map { connection in
                                   guard let traffic = state.traffic else { return connection }
-                                  return Self.annotate(connection, traffic: traffic, node: second.name, proxyNode: second.name, now: state.trafficTime)
+                                  return Self.annotate(connection, traffic: traffic, node: worker.name, proxyNode: worker.name, now: state.trafficTime)
                               },
                               apiServerAddress: "\(state.nodeIP):\(apiPort)",
-                              podGroups: Self.groups(onNode.filter { $0.nodeName == second.name }, line: line), link: link)
+                              podGroups: Self.groups(onNode.filter { $0.nodeName == worker.name }, line: line), link: link)
         }
         if let packet {
-            if packet.acrossLink { secondNode?.link.carriesPacket = true }
-            // node-2's rules have no box of their own (they live in its namespace): the first node's box says whose.
+            if let crossed = packet.acrossLink, let index = workers.firstIndex(where: { $0.name == crossed }) {
+                workers[index].link.carriesPacket = true
+            }
+            // A worker's rules have no box of their own (they live in its namespace): the first node's box says whose.
             if let index = components.firstIndex(where: { $0.id == .iptables }) {
-                components[index].packetLines = packet.rulesOf == "this node" ? packet.boxLines : ["packet: node-2's", "rules, in its netns"]
+                components[index].packetLines = packet.rulesOf == "this node" ? packet.boxLines : ["packet: \(packet.rulesOf)'s", "rules, in its netns"]
             }
         }
     }

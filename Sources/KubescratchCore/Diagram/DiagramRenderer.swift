@@ -3,9 +3,9 @@ public enum DiagramRenderer {
     public static func grid(_ layout: DiagramLayout, ascii: Bool = false) -> Grid {
         var grid = Grid(width: layout.width, height: layout.height, ascii: ascii)
         if let node = layout.node { drawBox(node, into: &grid, ascii: ascii, borderStyle: .border) }
-        if let second = layout.secondNode { drawBox(second, into: &grid, ascii: ascii, borderStyle: .border) }
+        for worker in layout.workers { drawBox(worker, into: &grid, ascii: ascii, borderStyle: .border) }
         for box in layout.boxes { drawBox(box, into: &grid, ascii: ascii, borderStyle: .border) }
-        if let link = layout.link { drawLink(link, into: &grid, ascii: ascii) }
+        for link in layout.links { drawLink(link, into: &grid, ascii: ascii) }
         drawArrows(layout.arrows, into: &grid, ascii: ascii)
         for text in layout.texts {
             grid.write(text.text.text, x: text.at.x, y: text.at.y, style: text.text.style, limit: text.limit)

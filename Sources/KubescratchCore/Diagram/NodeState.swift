@@ -9,8 +9,9 @@ public struct NodeState: Sendable, Equatable {
     public var services: [ServiceStatus]
     /// The kubelet's mode decides whether it talks to the API server.
     public var kubeletMode: KubeletMode?
-    /// Stage 6's node-2, once it exists. Its pods stay in `pods`: those whose `nodeName` is its name are its own.
-    public var secondNode: SecondNodeState?
+    /// Stage 6's worker nodes that exist, in order. Their pods stay in `pods`: those whose `nodeName` is a worker's
+    /// name are its own.
+    public var workers: [WorkerState]
     /// The API server's recent calls (its audit log), and the moment they are judged from (recent, a write just now).
     public var traffic: TrafficLog?
     public var trafficTime = Date()
@@ -18,67 +19,61 @@ public struct NodeState: Sendable, Equatable {
     public var packet: TraceReport?
 
     public init(nodeName: String, nodeIP: String, components: [ComponentStatus] = [], pods: [PodStatus] = [],
-                services: [ServiceStatus] = [], kubeletMode: KubeletMode? = nil, secondNode: SecondNodeState? = nil) {
+                services: [ServiceStatus] = [], kubeletMode: KubeletMode? = nil, workers: [WorkerState] = []) {
         self.nodeName = nodeName
         self.nodeIP = nodeIP
         self.components = components
         self.pods = pods
         self.services = services
         self.kubeletMode = kubeletMode
-        self.secondNode = secondNode
+        self.workers = workers
     }
 
     public func component(_ id: ComponentID) -> ComponentStatus? { components.first { $0.id == id } }
 
-    public func isUp(_ id: ComponentID) -> Bool {
-        guard let status = component(id) else { return false }
-        return status.health == .healthy || status.health == .starting
-    }
+    public func isUp(_ id: ComponentID) -> Bool { component(id)?.isUp ?? false }
 }
 
-/// The second node (stage 6): a network namespace on the same machine, joined to the host by a veth pair, with its
+/// A worker node (stage 6): a network namespace on the same machine, joined to the host by a veth pair, with its
 /// own containerd, kubelet and kube-proxy. The control plane stays on the first node.
-public struct SecondNodeState: Sendable, Equatable {
+public struct WorkerState: Sendable, Equatable {
     public var name: String
-    /// node-2's end of the link (its node IP).
+    /// The worker's end of the link (its node IP).
     public var address: String
-    /// The host's end of the link: the first node's side.
+    /// The host's end of the link: the first node's side, and its device there.
     public var hostAddress: String
+    public var hostLink: String
     public var podRange: String
     /// The first node's pod range: the other end of the pod routes.
     public var firstNodePodRange: String
-    /// node-2's containerd, kubelet and kube-proxy.
+    /// Its containerd, kubelet and kube-proxy.
     public var components: [ComponentStatus]
     /// The Node object's Ready condition; nil while no Node object is registered.
     public var ready: Bool?
     /// Taint keys on the Node object, e.g. node.kubernetes.io/unreachable.
     public var taints: [String]
-    /// Both pod routes exist (host → node-2's pods, node-2 → node-1's pods). Before, cross-node pod traffic fails.
+    /// Its pod routes exist (host → its pods, it → node-1's pods). Before, cross-node pod traffic fails.
     public var podRoutes: Bool
 
-    public init(name: String, address: String, podRange: String, components: [ComponentStatus] = [], ready: Bool? = nil,
-                taints: [String] = [], podRoutes: Bool = false,
-                hostAddress: String = SecondNodeNetwork().hostAddress, firstNodePodRange: String = ClusterNetwork().podSubnet) {
-        self.name = name
-        self.address = address
-        self.hostAddress = hostAddress
-        self.podRange = podRange
-        self.firstNodePodRange = firstNodePodRange
+    public init(_ network: WorkerNetwork, components: [ComponentStatus] = [], ready: Bool? = nil, taints: [String] = [],
+                podRoutes: Bool = false) {
+        self.name = network.worker.name
+        self.address = network.nodeAddress
+        self.hostAddress = network.hostAddress
+        self.hostLink = network.hostLink
+        self.podRange = network.podSubnet
+        self.firstNodePodRange = network.cluster.podSubnet
         self.components = components
         self.ready = ready
         self.taints = taints
         self.podRoutes = podRoutes
     }
 
-    /// Matched by the box it draws as, so node-2's components may carry ids of their own (a kubelet is a kubelet).
-    public func component(_ id: ComponentID) -> ComponentStatus? {
-        components.first { DiagramModel.BoxID($0.id) == DiagramModel.BoxID(id) }
+    public func component(_ program: Program) -> ComponentStatus? {
+        components.first { $0.id.program == program }
     }
 
-    public func isUp(_ id: ComponentID) -> Bool {
-        guard let status = component(id) else { return false }
-        return status.health == .healthy || status.health == .starting
-    }
+    public func isUp(_ program: Program) -> Bool { component(program)?.isUp ?? false }
 }
 
 public enum ComponentHealth: String, Sendable, Equatable, Codable, CaseIterable {
@@ -128,6 +123,9 @@ public struct ComponentStatus: Sendable, Equatable {
         self.pid = pid
         self.port = port
     }
+
+    /// Running, or on its way: what an arrow to it needs.
+    public var isUp: Bool { health == .healthy || health == .starting }
 }
 
 public struct PodStatus: Sendable, Equatable {

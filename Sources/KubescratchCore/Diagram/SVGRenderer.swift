@@ -16,8 +16,9 @@ public enum SVGRenderer {
 
         """
         if let node = layout.node { out += box(node, fill: "#f8fafc", stroke: "#64748b") }
-        if let second = layout.secondNode { out += box(second, fill: "#f8fafc", stroke: "#64748b") }
-        if let link = layout.link, let first = link.ends.first, let last = link.ends.last {
+        for worker in layout.workers { out += box(worker, fill: "#f8fafc", stroke: "#64748b") }
+        for link in layout.links {
+            guard let first = link.ends.first, let last = link.ends.last else { continue }
             // A thick line from border to border: the cable, not a request.
             let (x1, y1) = center(first), (x2, y2) = center(last)
             let color = link.style == .new ? "#b45309" : color(link.style)

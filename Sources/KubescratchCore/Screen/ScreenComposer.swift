@@ -259,7 +259,7 @@ public enum ScreenComposer {
                 grid[area.x + x, area.y + box.rect.y] = Cell(cell.character, .new)
             }
         }
-        let bottoms = [layout.node?.rect.maxY, layout.secondNode?.rect.maxY].compactMap { $0 }
+        let bottoms = ([layout.node?.rect.maxY].compactMap { $0 } + layout.workers.map(\.rect.maxY))
             + layout.texts.map(\.at.y).filter { $0 < layout.height - 1 }
         let used = (bottoms.max() ?? 0) + 1
         let height = min(area.height, layout.height) - used - 1
@@ -285,10 +285,10 @@ public enum ScreenComposer {
 
     static func drawStatus(_ input: ScreenInput, into grid: inout Grid, y: Int) {
         let session = input.session
-        // Both nodes' components and pods (stage 6).
-        let boxes = (input.diagram?.components ?? []) + (input.diagram?.secondNode?.components ?? [])
+        // Every node's components and pods (stage 6).
+        let boxes = (input.diagram?.components ?? []) + (input.diagram?.workers.flatMap(\.components) ?? [])
         let up = boxes.filter { $0.health == .healthy && $0.id != .iptables }.count
-        let groups = (input.diagram?.podGroups ?? []) + (input.diagram?.secondNode?.podGroups ?? [])
+        let groups = input.diagram?.allPodGroups ?? []
         let pods = groups.flatMap(\.pods).filter { $0.phase == "Running" }.count
         let left = " \(session.progressText) · \(up) components up · \(pods) pods running "
         let used = grid.write(left, x: 0, y: y, style: .new, limit: input.width)

@@ -85,7 +85,7 @@ public struct TutorialSession: Sendable, Equatable {
     /// Components that died on their own under a step, with how they ended: the screen offers r (restart) and l (log).
     public var crashed: [ComponentID: String] = [:]
     /// The crashed component r and l act on: the one that died first.
-    public var crashedFirst: ComponentID? { crashed.keys.sorted { $0.rawValue < $1.rawValue }.first }
+    public var crashedFirst: ComponentID? { crashed.keys.sorted { $0.name < $1.name }.first }
     public var message: String?
     public var finished = false
 

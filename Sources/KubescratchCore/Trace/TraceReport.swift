@@ -11,16 +11,18 @@ public enum TraceTarget: Sendable, Equatable, CustomStringConvertible {
     /// Any address of the kinds above, from this node or (with `fromPod`) from inside that pod.
     case address(host: String, port: Int)
 
-    /// The names the command line and lessons use; anything else must be IP:PORT.
-    public static let names = ["nodeport", "loopback", "node-2", "cluster-ip", "pod-on-node-2"]
+    /// The names the command line and lessons use (`node-N` and `pod-on-node-N` for any worker); anything else must
+    /// be IP:PORT.
+    public static let names = ["nodeport", "loopback", "node-N", "cluster-ip", "pod-on-node-N"]
 
     public static func parse(_ text: String) -> TraceTarget? {
         switch text {
         case "nodeport", "node-ip": return .nodePort(.nodeIP)
         case "loopback": return .nodePort(.loopback)
-        case "node-2": return .nodePort(.secondNode)
         case "cluster-ip": return .clusterIP
-        case "pod-on-node-2": return .pod(onNode: "node-2")
+        case let name where WorkerNode(name: name) != nil: return .nodePort(.worker(WorkerNode(name: name)!))
+        case let name where name.hasPrefix("pod-on-") && WorkerNode(name: String(name.dropFirst(7))) != nil:
+            return .pod(onNode: String(name.dropFirst(7)))
         default:
             let parts = text.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port),
@@ -37,7 +39,7 @@ public enum TraceTarget: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .nodePort(.nodeIP): "nodeport"
         case .nodePort(.loopback): "loopback"
-        case .nodePort(.secondNode): "node-2"
+        case .nodePort(.worker(let node)): node.name
         case .clusterIP: "cluster-ip"
         case .pod(let node): "pod-on-\(node)"
         case .address(let host, let port): "\(host):\(port)"
@@ -115,11 +117,14 @@ public struct TraceReport: Sendable, Equatable, Codable {
     }
 
     /// The route left by a link device (stage 6: the veth to the other node) rather than a pod bridge.
-    public func crossed(link devices: [String]) -> Bool {
-        guard let route else { return false }
+    /// The worker whose link the packet crossed, from the route's device: the host's end names the worker; a
+    /// worker's own end (`ks-to-host`, the same name in every namespace) means the worker whose rules were read.
+    public func crossedLink(of workers: [WorkerNetwork]) -> WorkerNode? {
+        guard let route else { return nil }
         let words = route.split(separator: " ").map(String.init)
-        guard let dev = words.firstIndex(of: "dev"), dev + 1 < words.count else { return false }
-        return devices.contains(words[dev + 1])
+        guard let dev = words.firstIndex(of: "dev"), dev + 1 < words.count else { return nil }
+        if let network = workers.first(where: { $0.hostLink == words[dev + 1] }) { return network.worker }
+        return words[dev + 1] == workers.first?.nodeLink ? WorkerNode(name: rulesOf) : nil
     }
 
     /// What `kubescratch trace` prints, and the screen's output pane shows.
@@ -192,13 +197,13 @@ public enum TraceExpectation: String, Sendable, Equatable, CaseIterable {
     case endpoint
     /// No KUBE-SVC chain caught it (the Service is gone), and it was not answered by a pod.
     case noServiceRule = "no-service-rule"
-    /// It reached a pod on the other node: the route to it leaves by the link to node-2.
+    /// It reached a pod on another node: the route to it leaves by a worker's link.
     case link
 }
 
 extension TraceReport {
     /// nil when the trace shows what was predicted; otherwise what it showed instead.
-    public func unmet(_ expectation: TraceExpectation, linkDevices: [String]) -> String? {
+    public func unmet(_ expectation: TraceExpectation, links: [WorkerNetwork]) -> String? {
         if case .rulesChanged(let why) = outcome { return "kube-proxy rewrote its rules under each of \(attempts) tries (\(why))" }
         switch expectation {
         case .endpoint:
@@ -213,7 +218,7 @@ extension TraceReport {
             }
             return dnat == nil ? nil : "it was still sent to \(dnat!)"
         case .link:
-            guard let route, crossed(link: linkDevices) else { return "the route to it does not leave by the link: \(route ?? "none")" }
+            guard let route, crossedLink(of: links) != nil else { return "the route to it does not leave by the link: \(route ?? "none")" }
             return answer.contains(" 200") ? nil : "it crossed the link (\(route)) but got no answer: \(answer)"
         }
     }

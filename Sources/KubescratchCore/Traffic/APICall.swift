@@ -134,12 +134,14 @@ public enum APIClient: Sendable, Equatable, Hashable {
     case apiServer
     case other(String)
 
-    public init(user: String, sourceIP: String? = nil, secondNodeAddress: String? = nil) {
+    /// `workerAddresses`: worker address → its name. Every kube-proxy logs in as system:kube-proxy, so a worker's
+    /// is told apart by the address its calls come from.
+    public init(user: String, sourceIP: String? = nil, workerAddresses: [String: String] = [:]) {
         let controllers = "system:serviceaccount:kube-system:"
         switch user {
         case "system:kube-scheduler": self = .scheduler
         case "system:kube-controller-manager": self = .controllerManager(controller: nil)
-        case "system:kube-proxy": self = .kubeProxy(node: sourceIP != nil && sourceIP == secondNodeAddress ? "node-2" : nil)
+        case "system:kube-proxy": self = .kubeProxy(node: sourceIP.flatMap { workerAddresses[$0] })
         case "admin": self = .admin
         case "system:apiserver": self = .apiServer
         case let name where name.hasPrefix("system:node:"): self = .kubelet(node: String(name.dropFirst("system:node:".count)))
@@ -163,12 +165,12 @@ public enum APIClient: Sendable, Equatable, Hashable {
     /// The calls a component of the diagram makes (Tab selects it; the pane shows only these); nil for one that
     /// calls nobody (etcd, containerd) or is the API server itself, whose pane shows everyone.
     public static func of(_ component: ComponentID, node: String) -> ((APIClient) -> Bool)? {
-        let second = component.isOnSecondNode ? SecondNodePlanner.nodeName : nil
-        return from(DiagramModel.BoxID(component), node: second ?? node, proxyNode: second)
+        let worker = component.worker?.name
+        return from(DiagramModel.BoxID(component), node: worker ?? node, proxyNode: worker)
     }
 
     /// The calls of a diagram box on the node named `node`: what its arrow into the API server carries. `proxyNode`:
-    /// how the log names that node's kube-proxy (nil for the first node's; node-2's is told apart by its address).
+    /// how the log names that node's kube-proxy (nil for the first node's; a worker's is told apart by its address).
     public static func from(_ box: DiagramModel.BoxID, node: String, proxyNode: String?) -> ((APIClient) -> Bool)? {
         switch box {
         case .kubelet: { $0 == .kubelet(node: node) }

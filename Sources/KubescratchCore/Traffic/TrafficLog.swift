@@ -6,14 +6,12 @@ public struct TrafficLog: Sendable, Equatable {
     public private(set) var calls: [APICall] = []
     /// Every call seen, folded or not (the pane's header, the tests).
     public private(set) var total = 0
-    /// The second node's address: its kube-proxy and kubelet calls come from it.
-    public var secondNodeAddress: String?
     public static let kept = 300
 
-    public init(secondNodeAddress: String? = nil) { self.secondNodeAddress = secondNodeAddress }
+    public init() {}
 
     public func client(of call: APICall) -> APIClient {
-        call.client ?? APIClient(user: call.user, sourceIP: call.sourceIP, secondNodeAddress: secondNodeAddress)
+        call.client ?? APIClient(user: call.user, sourceIP: call.sourceIP, workerAddresses: WorkerNetwork.addresses)
     }
 
     /// Adds a call: folded into an earlier identical one when that is among the last few of its client (so the

@@ -4,35 +4,52 @@ import KubescratchCore
 import Glibc
 #endif
 
-/// Makes and removes stage 6's second "machine" on this host: its folder and credentials, cgroup parent, network
-/// namespace, link and routes (SecondNodeNetwork), and the teardown in the order that leaves the host clean
-/// (SecondNodePlanner.TeardownPhase). The engine's steps and `reset` both remove node-2 through `remove`.
-public struct SecondNodeHost: Sendable {
-    public let planner: SecondNodePlanner
+/// Makes and removes a worker's "machine" on this host, for any worker: its folder and credentials, cgroup parent,
+/// network namespace, link and routes (WorkerNetwork), and the teardown in the order that leaves the host clean
+/// (WorkerPlanner.TeardownPhase). The engine's steps and `reset` both remove a worker through `remove`.
+public struct WorkerHost: Sendable {
+    public let planner: WorkerPlanner
     let supervisor: Supervisor
     let shell: Shell
     let say: @Sendable (String) -> Void
 
-    public init(planner: SecondNodePlanner, supervisor: Supervisor, shell: Shell = Shell(), say: @escaping @Sendable (String) -> Void) {
+    public init(planner: WorkerPlanner, supervisor: Supervisor, shell: Shell = Shell(), say: @escaping @Sendable (String) -> Void) {
         self.planner = planner
         self.supervisor = supervisor
         self.shell = shell
         self.say = say
     }
 
-    /// For `reset`, which knows only the state folder: the removal needs only paths under it and the fixed network
-    /// plan, nothing of the versions or the node's facts.
-    public static func removal(layout: StateLayout, say: @escaping @Sendable (String) -> Void) -> SecondNodeHost {
+    /// For `reset`, which knows only the state folder: the removal needs only paths under it and the network plan,
+    /// which follows from the worker's number, nothing of the versions or the node's facts.
+    public static func removal(_ worker: WorkerNode, layout: StateLayout, say: @escaping @Sendable (String) -> Void) -> WorkerHost {
         let unknown = KubernetesVersion(0, 0, 0)
         let facts = NodeFacts(nodeName: "", nodeIP: "", cgroupVersion: 0, kubernetes: unknown, containerd: unknown, etcd: unknown)
         let first = ComponentPlanner(facts: facts, layout: layout, binaries: BinaryPaths(programs: [:], cniBinDir: ""), sandboxImage: "")
-        return SecondNodeHost(planner: SecondNodePlanner(first: first), supervisor: Supervisor(layout: layout), say: say)
+        return WorkerHost(planner: WorkerPlanner(worker, first: first), supervisor: Supervisor(layout: layout), say: say)
     }
 
-    /// Something of node-2 is on this host: its namespace, or its folder (made before anything else of it).
+    /// The workers with anything on this host: a folder `<state>/node-N` (made before anything else of it) or a
+    /// namespace `ks-node-N`. Nothing else records them, so a crash or a reboot cannot lose one.
+    public static func present(layout: StateLayout) -> [WorkerNode] {
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: layout.root)) ?? []
+        let namespaces = ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [])
+            .filter { $0.hasPrefix("ks-") }.map { String($0.dropFirst(3)) }
+        return Set((folders + namespaces).compactMap { WorkerNode(name: $0) }).sorted()
+    }
+
+    /// Something of the worker is on this host: its namespace, or its folder.
     public var anythingLeft: Bool { exists || FileManager.default.fileExists(atPath: layout.root) }
 
-    var network: SecondNodeNetwork { planner.network }
+    var worker: WorkerNode { planner.worker }
+    var name: String { planner.worker.name }
+
+    /// The other workers' networks: their routes to this worker's pods come and go with its own.
+    func others() -> [WorkerNetwork] {
+        Self.present(layout: planner.first.layout).filter { $0 != worker }.map { WorkerNetwork($0, cluster: planner.first.network) }
+    }
+
+    var network: WorkerNetwork { planner.network }
     var layout: StateLayout { planner.layout }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: network.namespacePath) }
@@ -53,7 +70,7 @@ public struct SecondNodeHost: Sendable {
         }, timeout: 30)
         if result.succeeded { return result.stdout }
         if !alreadyGone.isEmpty, alreadyGone.contains(where: { result.stderr.contains($0) }) { return "" }
-        throw SecondNodeError.commandFailed(line, result.combinedOutput)
+        throw WorkerError.commandFailed(line, result.combinedOutput)
     }
 
     // MARK: the machine
@@ -62,7 +79,7 @@ public struct SecondNodeHost: Sendable {
     /// Anything of an earlier node-2 is removed first, so this can run again after a failure.
     public func make(caCertificatePEM: String, caKeyPEM: String, cgroupVersion: Int) async throws {
         if anythingLeft {
-            say("an earlier node-2 is still here: removing it first")
+            say("an earlier \(name) is still here: removing it first")
             await remove(kubectl: nil)
         }
         let fm = FileManager.default
@@ -71,19 +88,19 @@ public struct SecondNodeHost: Sendable {
         }
         let credentials = try planner.credentials(caCertificatePEM: caCertificatePEM, caKeyPEM: caKeyPEM)
         for file in credentials { try file.write() }
-        say("wrote node-2's certificates and kubeconfigs (\(credentials.count) files, signed by the cluster CA) under \(layout.root)")
+        say("wrote \(name)'s certificates and kubeconfigs (\(credentials.count) files, signed by the cluster CA) under \(layout.root)")
         for folder in planner.cgroupFolders(cgroupVersion: cgroupVersion, v1Hierarchies: Self.cgroupV1Hierarchies()) {
             try makeCgroup(folder)
         }
-        say("made the cgroup parent \(planner.cgroupParent) in every hierarchy: node-2's pods go under \(planner.kubepodsCgroup)")
+        say("made the cgroup parent \(planner.cgroupParent) in every hierarchy: \(name)'s pods go under \(planner.kubepodsCgroup)")
         for step in network.setup {
             try await run(step.command)
         }
         if planner.usesMountNamespace { try await makeMountNamespace() }
     }
 
-    /// Before 1.29: node-2's own /var/log/pods and /var/log/containers, inside a mount namespace its containerd and
-    /// kubelet enter (SecondNodePlanner.usesMountNamespace says why).
+    /// Before 1.29: the worker's own /var/log/pods and /var/log/containers, inside a mount namespace its containerd and
+    /// kubelet enter (WorkerPlanner.usesMountNamespace says why).
     func makeMountNamespace() async throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: planner.mountNamespaceFolder, withIntermediateDirectories: true)
@@ -94,10 +111,10 @@ public struct SecondNodeHost: Sendable {
             try fm.createDirectory(atPath: folder.host, withIntermediateDirectories: true)
         }
         guard fm.createFile(atPath: planner.mountNamespaceFile, contents: nil) else {
-            throw SecondNodeError.commandFailed("create \(planner.mountNamespaceFile)", "could not create the file")
+            throw WorkerError.commandFailed("create \(planner.mountNamespaceFile)", "could not create the file")
         }
         for command in planner.mountNamespaceSetup { try await run(command) }
-        say("node-2's containerd and kubelet share a mount namespace (\(planner.mountNamespaceFile)) in which "
+        say("\(name)'s containerd and kubelet share a mount namespace (\(planner.mountNamespaceFile)) in which "
             + planner.ownHostFolders.map { "\($0.host) is \($0.own)" }.joined(separator: " and ")
             + ": each kubelet cleans up only its own pods' logs and device-plugin sockets")
     }
@@ -134,14 +151,14 @@ public struct SecondNodeHost: Sendable {
     }
 
     public func addPodRoutes() async throws {
-        for command in network.addPodRoutes { try await run(command) }
+        for step in network.podRoutes(others: others()) { try await run(step.command) }
     }
 
     public func removePodRoutes() async throws {
-        for command in network.removePodRoutes { try await run(command.command, alreadyGone: command.alreadyGone) }
+        for command in network.removePodRoutes(others: others()) { try await run(command.command, alreadyGone: command.alreadyGone) }
     }
 
-    /// Whether both pod routes exist: the host's to node-2's pods, node-2's to node-1's.
+    /// Whether its pod routes exist: the host's to the worker's pods, the worker's to node-1's.
     public func podRoutesExist() async -> Bool {
         guard exists else { return false }
         let host = (try? await shell.run(resolved("ip"), ["route", "show", network.podSubnet], timeout: 5))?.stdout ?? ""
@@ -154,31 +171,32 @@ public struct SecondNodeHost: Sendable {
     /// Every phase, each tolerant of its object being gone already; `kubectl` (when the API server runs) deletes
     /// node-2's pods first and its Node object after its kubelet stopped.
     public func remove(kubectl: (@Sendable ([String]) async -> Void)?) async {
-        for phase in SecondNodePlanner.TeardownPhase.allCases {
+        for phase in WorkerPlanner.TeardownPhase.allCases {
             switch phase {
             case .deletePods:
                 guard let kubectl else { continue }
-                say("delete node-2's pods")
-                await kubectl(["delete", "pods", "--all-namespaces", "--field-selector", "spec.nodeName=\(SecondNodePlanner.nodeName)",
+                say("delete \(name)'s pods")
+                await kubectl(["delete", "pods", "--all-namespaces", "--field-selector", "spec.nodeName=\(name)",
                                "--grace-period=0", "--force", "--ignore-not-found"])
-            case .stopKubeProxy: await stop(.secondNodeKubeProxy)
-            case .stopKubelet: await stop(.secondNodeKubelet)
+            case .stopKubeProxy: await stop(ComponentID(.kubeProxy, on: worker))
+            case .stopKubelet: await stop(ComponentID(.kubelet, on: worker))
             case .killShims:
                 let sockets = HostCleanup.shimSockets(containerdState: layout.containerdState)
                 let killed = killShimsAndContainers()
-                if killed > 0 { say("kill \(killed) shim(s) and container process(es) of node-2's containerd") }
+                if killed > 0 { say("kill \(killed) shim(s) and container process(es) of \(name)'s containerd") }
                 let removed = HostCleanup.removeShimSockets(sockets)
-                if removed > 0 { say("remove \(removed) socket(s) node-2's shims left in /run/containerd/s") }
-            case .stopContainerd: await stop(.secondNodeContainerd)
+                if removed > 0 { say("remove \(removed) socket(s) \(name)'s shims left in /run/containerd/s") }
+            case .stopContainerd: await stop(ComponentID(.containerd, on: worker))
             case .unmount:
                 let count = HostCleanup.unmountEverything(under: layout.root)
                 if count > 0 { say("unmount \(count) mount(s) under \(layout.root)") }
             case .deleteNode:
                 guard let kubectl else { continue }
-                say("delete the Node object \(SecondNodePlanner.nodeName)")
+                say("delete the Node object \(name)")
                 await kubectl(planner.deleteNodeArguments)
             case .network:
-                for command in network.teardown {
+                let others = others()
+                for command in network.teardown(others: others) + (others.isEmpty ? [network.hostGuardRemoval] : []) {
                     do { try await run(command.command, alreadyGone: command.alreadyGone) } catch { say("\(error)") }
                 }
                 HostCleanup.restoreNetnsFolder(snapshot: HostSnapshot.load(layout: planner.first.layout), say: say)
@@ -204,7 +222,7 @@ public struct SecondNodeHost: Sendable {
         await supervisor.stop(component, grace: 5)
     }
 
-    /// node-2's shims name its socket; its containers live in its own kubepods cgroups.
+    /// The worker's shims name its socket; its containers live in its own kubepods cgroups.
     func killShimsAndContainers() -> Int {
         var killed = Set<Int32>()
         for pid in ProcessTable.allPIDs() where ProcessTable.commandLine(pid).contains(where: { $0.contains(layout.containerdSocket) }) {
@@ -217,10 +235,10 @@ public struct SecondNodeHost: Sendable {
         return killed.count
     }
 
-    /// node-2's cgroup parent in every hierarchy.
+    /// The worker's cgroup parent in every hierarchy.
     func cgroupRoots() -> [String] { Self.cgroupMounts().map { $0 + planner.cgroupParent } }
 
-    /// containerd 1.x keeps CNI results in the host's /var/lib/cni/results, named by network: node-2's have its own.
+    /// containerd 1.x keeps CNI results in the host's /var/lib/cni/results, named by network: each worker's have its own.
     func removeCNIResults() {
         let folder = "/var/lib/cni/results"
         let prefix = planner.clusterNetwork.cniNetworkName + "-"
@@ -230,7 +248,7 @@ public struct SecondNodeHost: Sendable {
     }
 }
 
-public enum SecondNodeError: Error, CustomStringConvertible {
+public enum WorkerError: Error, CustomStringConvertible {
     case commandFailed(String, String)
     public var description: String {
         switch self {

@@ -3,7 +3,7 @@ import Testing
 
 /// Stage 6's two-node states, constructed from the real stage 5 objects with node-2's parts made up here: exact
 /// states for the model's rules (grouping, what is new). The snapshots come from real stage 6 captures instead.
-enum ConstructedSecondNode {
+enum ConstructedWorker {
     static let name = "node-2"
     static let pids: [ComponentID: Int32] = [.containerd: 21007, .kubelet: 21342, .kubeProxy: 22118]
     static let ports: [ComponentID: Int] = [.kubelet: 10250, .kubeProxy: 10256]
@@ -14,9 +14,9 @@ enum ConstructedSecondNode {
         }
     }
 
-    static func node(_ health: [ComponentID: ComponentHealth], ready: Bool?, taints: [String] = [], podRoutes: Bool = false) -> SecondNodeState {
-        SecondNodeState(name: name, address: "10.201.0.2", podRange: "10.200.1.0/24", components: components(health), ready: ready,
-                        taints: taints, podRoutes: podRoutes)
+    /// node-2 as the one worker.
+    static func node(_ health: [ComponentID: ComponentHealth], ready: Bool?, taints: [String] = [], podRoutes: Bool = false) -> [WorkerState] {
+        [WorkerState(WorkerNetwork(.second), components: components(health), ready: ready, taints: taints, podRoutes: podRoutes)]
     }
 
     /// Stage 5's web Deployment scaled to 4: two of the real pods stay on vm, the third moves to node-2 and a fourth
@@ -39,7 +39,7 @@ enum ConstructedSecondNode {
     /// node-2's kubelet is up and has registered its Node, which is not Ready yet (no kube-proxy either).
     static var joining: NodeState {
         var state = stage5
-        state.secondNode = node([.containerd: .healthy, .kubelet: .healthy], ready: false, taints: ["node.kubernetes.io/not-ready"])
+        state.workers = node([.containerd: .healthy, .kubelet: .healthy], ready: false, taints: ["node.kubernetes.io/not-ready"])
         return state
     }
 
@@ -47,13 +47,13 @@ enum ConstructedSecondNode {
     static var bothReady: NodeState {
         var state = stage5
         state.pods = spreadPods(state.pods)
-        state.secondNode = node([.containerd: .healthy, .kubelet: .healthy, .kubeProxy: .healthy], ready: true)
+        state.workers = node([.containerd: .healthy, .kubelet: .healthy, .kubeProxy: .healthy], ready: true)
         return state
     }
 
     static var withRoutes: NodeState {
         var state = bothReady
-        state.secondNode?.podRoutes = true
+        state.workers[0].podRoutes = true
         return state
     }
 
@@ -67,7 +67,7 @@ enum ConstructedSecondNode {
             PodStatus(name: "web-7648778cf4-zr5hx", phase: "Pending", ready: false, ip: nil, nodeName: "vm",
                       replicaSet: "web-7648778cf4", deployment: "web", labels: ["app": "web"]),
         ]
-        state.secondNode = node([.containerd: .healthy, .kubelet: .stopped, .kubeProxy: .healthy], ready: false,
+        state.workers = node([.containerd: .healthy, .kubelet: .stopped, .kubeProxy: .healthy], ready: false,
                                 taints: ["node.kubernetes.io/unreachable"], podRoutes: true)
         return state
     }
@@ -103,31 +103,31 @@ enum ConstructedSecondNode {
 
     @Test func whatTheRealMomentsSay() throws {
         let joining = DiagramModel(state: try FixtureStates.stage6("joining"))
-        #expect(joining.secondNode?.ready == false && joining.secondNode?.podGroups.isEmpty == true)
+        #expect(joining.workers.first?.ready == false && joining.workers.first?.podGroups.isEmpty == true)
         let gone = DiagramModel(state: try FixtureStates.stage6("unreachable"))
-        let second = try #require(gone.secondNode)
+        let second = try #require(gone.workers.first)
         #expect(second.ready == false && second.taints.contains("node.kubernetes.io/unreachable"))
         #expect(gone.podGroups.flatMap(\.pods).filter { $0.ready && !$0.terminating && !$0.isStatic && $0.name.hasPrefix("web-") }.count == 4,
                 "four Ready web pods on vm")
     }
 
     @Test func podsGoToTheirNode() {
-        let model = DiagramModel(state: ConstructedSecondNode.bothReady)
-        let second = model.secondNode!
+        let model = DiagramModel(state: ConstructedWorker.bothReady)
+        let second = model.workers.first!
         #expect(second.podGroups.flatMap(\.pods).map(\.name) == ["web-7648778cf4-njx8l", "web-7648778cf4-q8w4z"])
         #expect(second.podGroups.first?.header == "deploy/web › rs/web-7648778cf4")
         let firstWeb = model.podGroups.first { $0.header != nil }!.pods.map(\.name)
         #expect(firstWeb == ["web-7648778cf4-2xcb5", "web-7648778cf4-g76n9"])
         #expect(model.nodeTitle == "node vm · 192.0.2.2 · control plane")
-        #expect(model.nodePorts.first?.backends == 4 && model.nodePorts.first?.backendsOnSecondNode == 2)
+        #expect(model.nodePorts.first?.backends == 4 && model.nodePorts.first?.onWorkers == [.init(node: "node-2", count: 2, podRoutes: false)])
         #expect(second.link.label == "10.201.0.1 ⇄ 10.201.0.2  pod routes: none")
-        #expect(DiagramModel(state: ConstructedSecondNode.withRoutes).secondNode?.link.label
+        #expect(DiagramModel(state: ConstructedWorker.withRoutes).workers.first?.link.label
                 == "10.201.0.1 ⇄ 10.201.0.2  pod routes: 10.200.0.0/24 ⇄ 10.200.1.0/24")
     }
 
     @Test func connectionsAndWhatIsNew() {
-        let joining = DiagramModel(state: ConstructedSecondNode.joining, previous: DiagramModel(state: ConstructedSecondNode.stage5))
-        let second = joining.secondNode!
+        let joining = DiagramModel(state: ConstructedWorker.joining, previous: DiagramModel(state: ConstructedWorker.stage5))
+        let second = joining.workers.first!
         #expect(second.isNew && second.link.isNew && second.components.allSatisfy { $0.isNew })
         #expect(second.arrows.map { "\($0.from)>\($0.to)" } == ["kubelet>containerd"])
         #expect(second.apiClients.map { "\($0.from)>\($0.to)" } == ["kubelet>apiserver"] && second.apiServerAddress == "192.0.2.2:6443")
@@ -135,32 +135,32 @@ enum ConstructedSecondNode {
         #expect(second.title(fullTaints: false) == "node node-2 · 10.201.0.2 · NotReady · taint not-ready")
         #expect(joining.components.allSatisfy { !$0.isNew })
 
-        let ready = DiagramModel(state: ConstructedSecondNode.bothReady, previous: joining)
-        #expect(!ready.secondNode!.isNew && ready.secondNode!.box(.kubeProxy)?.isNew == true && ready.secondNode!.box(.kubelet)?.isNew == false)
+        let ready = DiagramModel(state: ConstructedWorker.bothReady, previous: joining)
+        #expect(!ready.workers.first!.isNew && ready.workers.first!.box(.kubeProxy)?.isNew == true && ready.workers.first!.box(.kubelet)?.isNew == false)
         // New by name: the pod that moved from vm is not, the one made on node-2 is.
-        #expect(ready.secondNode!.podGroups.flatMap(\.pods).filter(\.isNew).map(\.name) == ["web-7648778cf4-q8w4z"])
-        #expect(ready.secondNode!.title(fullTaints: true) == "node node-2 · 10.201.0.2")
+        #expect(ready.workers.first!.podGroups.flatMap(\.pods).filter(\.isNew).map(\.name) == ["web-7648778cf4-q8w4z"])
+        #expect(ready.workers.first!.title(fullTaints: true) == "node node-2 · 10.201.0.2")
 
-        let routes = DiagramModel(state: ConstructedSecondNode.withRoutes, previous: ready)
-        #expect(routes.secondNode!.link.routesAreNew && !routes.secondNode!.link.isNew)
+        let routes = DiagramModel(state: ConstructedWorker.withRoutes, previous: ready)
+        #expect(routes.workers.first!.link.routesAreNew && !routes.workers.first!.link.isNew)
 
-        let gone = DiagramModel(state: ConstructedSecondNode.unreachable, previous: routes)
-        #expect(gone.secondNode!.apiClients.map(\.from) == [.kubeProxy] && gone.secondNode!.arrows.isEmpty)
-        #expect(gone.secondNode!.podGroups.flatMap(\.pods).allSatisfy { $0.terminating })
-        #expect(gone.nodePorts.first?.backendsOnSecondNode == 0)
+        let gone = DiagramModel(state: ConstructedWorker.unreachable, previous: routes)
+        #expect(gone.workers.first!.apiClients.map(\.from) == [.kubeProxy] && gone.workers.first!.arrows.isEmpty)
+        #expect(gone.workers.first!.podGroups.flatMap(\.pods).allSatisfy { $0.terminating })
+        #expect(gone.nodePorts.first?.onWorkers.isEmpty == true)
     }
 
     @Test func withoutASecondNodeNothingChanges() throws {
         // The one-node model has no node-2 parts, and its title is the one the stage 1–5 snapshots show.
-        let model = DiagramModel(state: ConstructedSecondNode.stage5)
-        #expect(model.secondNode == nil && model.nodeTitle == "node vm · 192.0.2.2")
+        let model = DiagramModel(state: ConstructedWorker.stage5)
+        #expect(model.workers.isEmpty && model.nodeTitle == "node vm · 192.0.2.2")
         let layout = DiagramLayoutEngine.layout(model, width: 80, height: 24)
-        #expect(layout.secondNode == nil && layout.link == nil)
+        #expect(layout.workers.first == nil && layout.links.first == nil)
     }
 
     @Test func svgDrawsNodeTwoAndTheLink() {
         for (width, height) in [(80, 24), (200, 60)] {
-            let model = DiagramModel(state: ConstructedSecondNode.withRoutes)
+            let model = DiagramModel(state: ConstructedWorker.withRoutes)
             let svg = SVGRenderer.svg(DiagramLayoutEngine.layout(model, width: width, height: height))
             #expect(svg.contains("node node-2 · 10.201.0.2"))
             #expect(svg.contains("stroke-width=\"4\""), "the link at \(width)x\(height)")
@@ -173,7 +173,7 @@ enum ConstructedSecondNode {
     /// Found in a real capture: a lost Node has the unreachable taint twice, once per effect.
     @Test func aTaintWithTwoEffectsIsNamedOnce() throws {
         let model = DiagramModel(state: try FixtureStates.stage6("unreachable"))
-        let second = try #require(model.secondNode)
+        let second = try #require(model.workers.first)
         #expect(second.taints == ["node.kubernetes.io/unreachable"])
         #expect(second.title(fullTaints: false) == "node node-2 · 10.201.0.2 · NotReady · taint unreachable")
     }

@@ -1,27 +1,30 @@
 import Foundation
 import KubescratchCore
 
-/// Stage 6's steps: the second node's machine, images and routes, and the checks that look across nodes.
+/// Stage 6's steps for any worker: its machine, images and routes, and the checks that look across nodes.
 extension Engine {
-    var secondNodePlanner: SecondNodePlanner { SecondNodePlanner(first: context.planner) }
+    func workerPlanner(_ worker: WorkerNode) -> WorkerPlanner { WorkerPlanner(worker, first: context.planner) }
 
-    func secondNodeHost() -> SecondNodeHost {
-        SecondNodeHost(planner: secondNodePlanner, supervisor: context.supervisor, shell: context.shell) { [emit] line in
+    func workerHost(_ worker: WorkerNode) -> WorkerHost {
+        WorkerHost(planner: workerPlanner(worker), supervisor: context.supervisor, shell: context.shell) { [emit] line in
             emit(line.hasPrefix("$ ") ? .command(String(line.dropFirst(2))) : .output(line))
         }
     }
 
-    func secondNode(_ action: SecondNodeAction, timeout: Double) async throws -> ActionResult {
-        let host = secondNodeHost()
+    /// The workers on this host now, in order.
+    var workers: [WorkerNode] { WorkerHost.present(layout: layout) }
+
+    func worker(_ action: WorkerAction, _ worker: WorkerNode, timeout: Double) async throws -> ActionResult {
+        let host = workerHost(worker)
         switch action {
         case .machine:
             let pki = PKIFiles(layout: layout)
             try await host.make(caCertificatePEM: String(contentsOfFile: pki.cert("ca"), encoding: .utf8),
                                 caKeyPEM: String(contentsOfFile: pki.key("ca"), encoding: .utf8), cgroupVersion: context.facts.cgroupVersion)
             let network = host.network
-            return .done("node-2 is ready for its components: namespace \(network.namespace), address \(network.nodeAddress), link \(network.hostLink) ⇄ \(network.nodeLink)")
+            return .done("\(worker.name) is ready for its components: namespace \(network.namespace), address \(network.nodeAddress), link \(network.hostLink) ⇄ \(network.nodeLink)")
         case .images:
-            return try await copyImagesToSecondNode(timeout: timeout)
+            return try await copyImages(to: worker, timeout: timeout)
         case .podRoutes:
             try await host.addPodRoutes()
             return .done("each node now knows where the other node's pods are")
@@ -35,18 +38,20 @@ extension Engine {
                 kubectl = { arguments in _ = try? await engine.kubectlQuiet(arguments) }
             }
             await host.remove(kubectl: kubectl)
-            return .done("node-2 is gone: its pods, components, mounts, Node object, namespace, link, routes and cgroups")
+            return .done("\(worker.name) is gone: its pods, components, mounts, Node object, namespace, link, routes and cgroups")
         }
     }
 
-    /// node-2's containerd gets node-1's pause and web images: exported from node-1's containerd and imported under
+    /// A worker's containerd gets node-1's pause and web images: exported from node-1's containerd and imported under
     /// the same names (an import without a name leaves an `import-<date>` entry the CRI plugin then resolves to).
-    func copyImagesToSecondNode(timeout: Double) async throws -> ActionResult {
-        guard context.supervisor.runningRecord(.secondNodeContainerd) != nil else {
-            return .commandFailed("node-2's containerd is not running: start node-2-containerd first")
+    func copyImages(to worker: WorkerNode, timeout: Double) async throws -> ActionResult {
+        let containerd = ComponentID(.containerd, on: worker)
+        guard context.supervisor.runningRecord(containerd) != nil else {
+            return .commandFailed("\(worker.name)'s containerd is not running: start \(containerd.name) first")
         }
         let ctr = context.binaries.ctr
-        let folder = secondNodePlanner.layout.root + "/images"
+        let planner = workerPlanner(worker)
+        let folder = planner.layout.root + "/images"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let images = context.images
         for (index, name) in [images.pause, images.web].enumerated() {
@@ -55,11 +60,11 @@ extension Engine {
             emit(.command((["ctr"] + export).map(shellQuoted).joined(separator: " ")))
             let exported = try await context.shell.run(ctr, export, timeout: timeout)
             guard exported.succeeded else { return .commandFailed("ctr images export failed: \(exported.combinedOutput)") }
-            let imported = try await importImage(secondNodePlanner.ctrGlobalOptions, name: name, archive: archive, timeout: timeout)
+            let imported = try await importImage(planner.ctrGlobalOptions, name: name, archive: archive, timeout: timeout)
             try? FileManager.default.removeItem(atPath: archive)
-            guard imported.succeeded else { return .commandFailed("ctr images import into node-2 failed: \(imported.combinedOutput)") }
+            guard imported.succeeded else { return .commandFailed("ctr images import into \(worker.name) failed: \(imported.combinedOutput)") }
         }
-        return .done("\(images.pause), \(images.web) ready in node-2's containerd")
+        return .done("\(images.pause), \(images.web) ready in \(worker.name)'s containerd")
     }
 
     // MARK: checks across nodes

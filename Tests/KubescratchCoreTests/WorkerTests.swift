@@ -6,9 +6,9 @@ import X509
 /// Stage 6's plan: node-2 in network namespace ks-node-2, pinned for v1.20.2 (containerd 1.6) and for a current
 /// release (1.37, containerd 2.3), plus the properties that keep the two nodes apart (docs/second-node.md).
 @Suite struct SecondNodeTests {
-    let v120 = SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 20, 2)))
-    let v137 = SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 37, 0), containerd: KubernetesVersion(2, 3, 4)))
-    var network: SecondNodeNetwork { v120.network }
+    let v120 = WorkerPlanner(.second, first: Sample.planner(KubernetesVersion(1, 20, 2)))
+    let v137 = WorkerPlanner(.second, first: Sample.planner(KubernetesVersion(1, 37, 0), containerd: KubernetesVersion(2, 3, 4)))
+    var network: WorkerNetwork { v120.network }
 
     func words(_ commands: [PlannedCommand]) -> [String] {
         commands.map { ([$0.program] + $0.arguments).joined(separator: " ") }
@@ -28,51 +28,98 @@ import X509
             "ip -n ks-node-2 link set lo up",
             "ip -n ks-node-2 route add default via 10.201.0.1",
             "nsenter --net=/run/netns/ks-node-2 sysctl -w net.ipv4.ip_forward=1",
-            "ip route add blackhole 10.200.0.0/16",
+            "ip route replace blackhole 10.200.0.0/16",
             "ip -n ks-node-2 route add blackhole 10.200.0.0/16",
         ])
     }
 
+    /// node-3 is node-2's plan with another number: nothing of it is written out anywhere else.
+    @Test func node3FollowsFromItsNumber() {
+        let node3 = WorkerNetwork(WorkerNode(index: 3)!)
+        #expect(node3.namespace == "ks-node-3" && node3.hostLink == "ks-to-node-3" && node3.nodeLink == "ks-to-host")
+        #expect(node3.link.description == "10.201.0.4/30" && node3.hostAddress == "10.201.0.5" && node3.nodeAddress == "10.201.0.6")
+        #expect(node3.podSubnet == "10.200.2.0/24" && node3.bridge == "cni2")
+        let planner = WorkerPlanner(WorkerNode(index: 3)!, first: Sample.planner(KubernetesVersion(1, 20, 2)))
+        #expect(planner.cgroupParent == "/ks-node-3" && planner.layout.root == "/var/lib/kubescratch/node-3")
+        #expect(planner.kubelet().plan.component.name == "node-3-kubelet" && planner.facts.nodeIP == "10.201.0.6")
+        // Every worker's link, pod range and names are its own.
+        let all = WorkerNode.indices.map { WorkerNetwork(WorkerNode(index: $0)!) }
+        for (index, one) in all.enumerated() {
+            for other in all[(index + 1)...] {
+                #expect(!one.link.overlaps(other.link) && !IPv4Range(one.podSubnet)!.overlaps(IPv4Range(other.podSubnet)!))
+                #expect(Set(one.names).intersection(other.names) == [one.nodeLink])
+            }
+            #expect(WorkerNetwork.linkRange.contains(one.link) && one.names.allSatisfy { $0.count <= 15 })
+        }
+        #expect(WorkerNode(name: "node-1") == nil && WorkerNode(name: "node-10") == nil && WorkerNode(name: "node-02") == nil)
+        #expect(ComponentID(name: "node-3-kube-proxy") == ComponentID(.kubeProxy, on: WorkerNode(index: 3)!))
+        #expect(ComponentID(name: "node-3-etcd") == nil && ComponentID(name: "kube-proxy") == .kubeProxy)
+    }
+
+    /// With a second worker, each learns the other's pods through the host, and each removal takes its own routes
+    /// out of the other's namespace too.
+    @Test func podRoutesBetweenWorkers() {
+        let node3 = WorkerNetwork(WorkerNode(index: 3)!)
+        #expect(words(node3.podRoutes(others: [network]).map(\.command)) == [
+            "ip route replace 10.200.2.0/24 via 10.201.0.6",
+            "ip -n ks-node-3 route replace 10.200.0.0/24 via 10.201.0.5",
+            "ip -n ks-node-3 route replace 10.200.1.0/24 via 10.201.0.5",
+            "ip -n ks-node-2 route replace 10.200.2.0/24 via 10.201.0.1",
+        ])
+        #expect(words(node3.teardown(others: [network]).map(\.command)) == [
+            "ip -n ks-node-2 route del 10.200.2.0/24 via 10.201.0.1",
+            "ip route del 10.200.2.0/24 via 10.201.0.6",
+            "ip link del ks-to-node-3",
+            "ip netns del ks-node-3",
+        ])
+        #expect(words(node3.removePodRoutes(others: [network]).map(\.command)) == [
+            "ip -n ks-node-3 route del 10.200.0.0/24 via 10.201.0.5",
+            "ip -n ks-node-3 route del 10.200.1.0/24 via 10.201.0.5",
+            "ip -n ks-node-2 route del 10.200.2.0/24 via 10.201.0.1",
+            "ip route del 10.200.2.0/24 via 10.201.0.6",
+        ])
+    }
+
     @Test func podRoutesAreKubernetesTheHardWays() {
-        #expect(words(network.addPodRoutes) == [
+        #expect(words(network.podRoutes().map(\.command)) == [
             "ip route replace 10.200.1.0/24 via 10.201.0.2",
             "ip -n ks-node-2 route replace 10.200.0.0/24 via 10.201.0.1",
         ])
-        #expect(words(network.removePodRoutes.map(\.command)) == [
+        #expect(words(network.removePodRoutes().map(\.command)) == [
             "ip -n ks-node-2 route del 10.200.0.0/24 via 10.201.0.1",
             "ip route del 10.200.1.0/24 via 10.201.0.2",
         ])
-        #expect(network.removePodRoutes.allSatisfy { $0.mayFail })
+        #expect(network.removePodRoutes().allSatisfy { $0.mayFail })
     }
 
     @Test func teardownIsNewestFirstAndIdempotent() {
-        #expect(words(network.teardown.map(\.command)) == [
+        #expect(words(network.teardown().map(\.command)) == [
             "ip route del 10.200.1.0/24 via 10.201.0.2",
-            "ip route del blackhole 10.200.0.0/16",
             "ip link del ks-to-node-2",
             "ip netns del ks-node-2",
         ])
-        #expect(network.teardown.allSatisfy { $0.mayFail })
+        // The host's guard goes with the last worker only.
+        #expect(words([network.hostGuardRemoval.command]) == ["ip route del blackhole 10.200.0.0/16"] && network.hostGuardRemoval.mayFail)
+        #expect(network.teardown().allSatisfy { $0.mayFail })
         #expect(network.setup.allSatisfy { !$0.command.arguments.contains("del") })
         // The exact messages iproute2 6.1 prints when there is nothing left to remove.
         let gone = [
             "RTNETLINK answers: No such process",
-            "RTNETLINK answers: No such process",
             "Cannot find device \"ks-to-node-2\"",
             "Cannot remove namespace file \"/run/netns/ks-node-2\": No such file or directory",
         ]
-        for (command, stderr) in zip(network.teardown, gone) {
+        for (command, stderr) in zip(network.teardown(), gone) {
             #expect(command.failureMeansAlreadyGone(stderr: stderr), "\(command.command.shellText)")
             #expect(!command.failureMeansAlreadyGone(stderr: "RTNETLINK answers: Operation not permitted"))
         }
-        #expect(!network.teardown[3].failureMeansAlreadyGone(stderr: "Cannot remove namespace file \"/run/netns/ks-node-2\": Device or resource busy"))
+        #expect(!network.teardown()[2].failureMeansAlreadyGone(stderr: "Cannot remove namespace file \"/run/netns/ks-node-2\": Device or resource busy"))
     }
 
     // MARK: the network, as properties
 
     @Test func teardownReversesSetup() throws {
-        let steps = network.setup + network.podRoutes
-        #expect(network.teardown == steps.reversed().compactMap(\.undoCommand))
+        let steps = network.setup + network.podRoutes()
+        #expect(network.teardown() == steps.reversed().compactMap(\.undoCommand))
         // Each undo removes what its own step added: same object, `del` for `add`.
         for step in steps {
             guard let undo = step.undoCommand?.command else { continue }
@@ -86,7 +133,7 @@ import X509
         }
         // What has no command of its own goes with the namespace or the link, both made before it.
         for (index, step) in steps.enumerated() {
-            guard case .removedWith(let owner) = step.undo else { continue }
+            guard case .removedWith(let owner) = step.undo, owner != "the last worker" else { continue }
             let ownerIndex = steps.firstIndex { $0.undoCommand != nil && owner.hasSuffix(" " + ($0.undoCommand!.command.arguments.last ?? "")) }
             #expect(ownerIndex.map { $0 < index } == true, "\(step.purpose): removed with \(owner)")
         }
@@ -114,8 +161,8 @@ import X509
 
     /// Every address the network plan names is one kubescratch assigned: the link, the pod ranges, the cluster CIDR.
     @Test func networkCommandsNameOnlyAssignedAddresses() {
-        let commands = network.setup.map(\.command) + network.addPodRoutes + network.teardown.map(\.command)
-            + network.removePodRoutes.map(\.command)
+        let commands = network.setup.map(\.command) + network.podRoutes().map(\.command) + network.teardown().map(\.command)
+            + network.removePodRoutes().map(\.command)
         let found = commands.flatMap { addresses(in: $0.shellText) }
         #expect(!found.isEmpty)
         for address in found {
@@ -148,7 +195,7 @@ import X509
                 #expect(component.plan.environment["AWS_EC2_METADATA_DISABLED"] == "true", "\(component.plan.component.name)")
                 #expect(component.log.hasPrefix("/var/lib/kubescratch/logs/node-2-"), "\(component.log)")
                 #expect(component.record.hasPrefix("/var/lib/kubescratch/run/components/node-2-"), "\(component.record)")
-                #expect(component.plan.component.isOnSecondNode && component.plan.component.program != component.plan.component)
+                #expect(component.plan.component.isOnWorker && component.plan.component.worker == .second)
             }
         }
         #expect(v120.components.map(\.program) == ["/usr/bin/containerd", "/opt/k8s/kubelet", "/opt/k8s/kube-proxy"])
@@ -330,16 +377,16 @@ import X509
             """)
         // podLogsDir only where the field exists (1.29+); v1.20 shares /var/log/pods (docs/second-node.md).
         #expect(!v120.kubeletConfig().contains("podLogsDir"))
-        #expect(SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 29, 0))).kubeletConfig().contains("podLogsDir: "))
-        #expect(!SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 28, 9))).kubeletConfig().contains("podLogsDir"))
+        #expect(WorkerPlanner(.second, first: Sample.planner(KubernetesVersion(1, 29, 0))).kubeletConfig().contains("podLogsDir: "))
+        #expect(!WorkerPlanner(.second, first: Sample.planner(KubernetesVersion(1, 28, 9))).kubeletConfig().contains("podLogsDir"))
     }
 
     /// Each kubelet garbage-collects the pod log folders of pods it does not know (kuberuntime_gc.go): node-2's
     /// logs must be in a folder node-1's kubelet never reads, on every version.
     @Test func podLogsOfItsOwnOnEveryVersion() {
         #expect(v120.usesMountNamespace && !v137.usesMountNamespace)
-        #expect(!SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 29, 0))).usesMountNamespace)
-        #expect(SecondNodePlanner(first: Sample.planner(KubernetesVersion(1, 28, 9))).usesMountNamespace)
+        #expect(!WorkerPlanner(.second, first: Sample.planner(KubernetesVersion(1, 29, 0))).usesMountNamespace)
+        #expect(WorkerPlanner(.second, first: Sample.planner(KubernetesVersion(1, 28, 9))).usesMountNamespace)
         #expect(words(v120.mountNamespaceSetup) == [
             "mount --bind /var/lib/kubescratch/node-2/mount-ns /var/lib/kubescratch/node-2/mount-ns",
             "mount --make-private /var/lib/kubescratch/node-2/mount-ns",
@@ -402,7 +449,7 @@ import X509
 
     @Test func theTwoKubeletsNeverShareACgroup() {
         for planner in [v120, v137] {
-            let node1 = SecondNodePlanner.kubepodsCgroup(kubeletConfig: planner.first.kubeletConfig(mode: .cluster))
+            let node1 = WorkerPlanner.kubepodsCgroup(kubeletConfig: planner.first.kubeletConfig(mode: .cluster))
             #expect(node1 == "/kubepods")
             #expect(planner.kubepodsCgroup == "/ks-node-2/kubepods")
             #expect(!(planner.kubepodsCgroup + "/").hasPrefix(node1 + "/") && !(node1 + "/").hasPrefix(planner.kubepodsCgroup + "/"))
@@ -499,13 +546,13 @@ import X509
 
         let other = try ClusterPKI.generate(facts: Sample.facts(kubernetes: KubernetesVersion(1, 20, 2)), network: ClusterNetwork(), layout: layout)
         let otherKey = try #require(other.files.first { $0.path == pki.key("ca") }).contents
-        #expect(throws: SecondNodePKIError.self) { try v120.credentials(caCertificatePEM: caPEM, caKeyPEM: otherKey) }
+        #expect(throws: WorkerPKIError.self) { try v120.credentials(caCertificatePEM: caPEM, caKeyPEM: otherKey) }
     }
 
     @Test func otherCommandsOfTheStage() {
         #expect(v120.ctrGlobalOptions == ["-a", "/var/lib/kubescratch/node-2/run/containerd.sock", "--connect-timeout", "3s", "-n", "k8s.io"])
         #expect(v120.deleteNodeArguments == ["delete", "node", "node-2", "--ignore-not-found"])
-        #expect(SecondNodePlanner.TeardownPhase.allCases.first == .deletePods && SecondNodePlanner.TeardownPhase.allCases.last == .cgroups)
+        #expect(WorkerPlanner.TeardownPhase.allCases.first == .deletePods && WorkerPlanner.TeardownPhase.allCases.last == .cgroups)
         #expect(v120.apiServerURL == "https://192.0.2.2:6443")
     }
 

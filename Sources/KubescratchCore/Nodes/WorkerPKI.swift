@@ -3,7 +3,7 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// node-2's credentials, signed by the cluster CA that already exists: what a second machine would be given.
+/// A worker's credentials (node-2's in the examples), signed by the cluster CA that already exists: what a second machine would be given.
 ///
 /// The certificates are the first node's kubelet and kube-proxy specs with node-2's facts (`ClusterPKI.specs`):
 /// `kubelet-client` is `CN=system:node:node-2, O=system:nodes` (the Node authorizer and NodeRestriction need
@@ -11,7 +11,7 @@ import X509
 /// dials the kubelet by its InternalIP and checks it against the CA). docs/second-node.md's trial used one certificate
 /// for both; two keep node-2 identical to node-1 and each certificate to one usage.
 /// Only the CA's certificate is copied into node-2's folder, never its key.
-extension SecondNodePlanner {
+extension WorkerPlanner {
     public static let certificateNames = ["kubelet-client", "kubelet-serving", "kube-proxy"]
 
     public func certificateSpecs() -> [CertificateSpec] {
@@ -23,7 +23,7 @@ extension SecondNodePlanner {
     public func credentials(caCertificatePEM: String, caKeyPEM: String, now: Date = Date()) throws -> [PlannedFile] {
         let caCertificate = try Certificate(pemEncoded: caCertificatePEM)
         let caKey = Certificate.PrivateKey(try P256.Signing.PrivateKey(pemRepresentation: caKeyPEM))
-        guard caKey.publicKey == caCertificate.publicKey else { throw SecondNodePKIError.keyDoesNotMatchCertificate }
+        guard caKey.publicKey == caCertificate.publicKey else { throw WorkerPKIError.keyDoesNotMatchCertificate }
         let files = PKIFiles(layout: layout)
         var out = [PlannedFile(path: files.cert("ca"), contents: caCertificatePEM)]
         for spec in certificateSpecs() {
@@ -63,7 +63,7 @@ extension SecondNodePlanner {
     }
 }
 
-public enum SecondNodePKIError: Error, CustomStringConvertible {
+public enum WorkerPKIError: Error, CustomStringConvertible {
     case keyDoesNotMatchCertificate
     public var description: String { "the CA key does not belong to the CA certificate" }
 }
