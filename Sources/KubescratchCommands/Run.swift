@@ -33,8 +33,27 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .customLong("break"), help: "After each stage, run its break-it section: predict, stop a part, watch what no longer works, heal it.")
     var breakIt = false
 
+    @Option(name: .long, help: ArgumentHelp("How many nodes stage 6 ends with (2-9). The lesson brings node-2 in; node-3 and up then join by the same steps, written for each.", valueName: "N"))
+    var nodes = 2
+
     func validate() throws {
         guard Lesson.stages.contains(through) else { throw ValidationError("--through must be \(Lesson.stageRange)") }
+        try Self.validate(nodes: nodes, reaching: through)
+    }
+
+    /// Workers beyond node-2 come only with stage 6.
+    static func validate(nodes: Int, reaching stage: Int) throws {
+        guard (2...WorkerNode.indices.upperBound).contains(nodes) else { throw ValidationError("--nodes must be 2-\(WorkerNode.indices.upperBound)") }
+        guard nodes == 2 || stage == Lesson.stages.upperBound else {
+            throw ValidationError("--nodes adds workers at the end of stage \(Lesson.stages.upperBound): use it with --through \(Lesson.stages.upperBound)")
+        }
+    }
+
+    /// node-3 … node-N, joined once stage 6 is done.
+    static func join(nodes: Int, _ driver: SessionDriver) async throws {
+        let extra = WorkerNode.workers(ofCluster: nodes).filter { $0 != .second }
+        guard !extra.isEmpty, driver.tutorial.completedStage >= Lesson.stages.upperBound else { return }
+        try await driver.tutorial.carryOut(.join(extra))
     }
 
     func run() async throws {
@@ -42,6 +61,7 @@ struct Run: AsyncParsableCommand {
         try await Session.run(node: node, yes: yes, showProse: !stepsOnly, diagram: !noDiagram) { driver, beforeStep in
             try await driver.resume()
             try await driver.walk(through: through, breakIt: breakIt, beforeStep: beforeStep)
+            try await Run.join(nodes: nodes, driver)
         }
     }
 }
@@ -76,8 +96,12 @@ struct StageCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Only bring the node to the start of stage N, then stop (`kubescratch` goes on from there).")
     var startOnly = false
 
+    @Option(name: .long, help: ArgumentHelp("How many nodes stage 6 ends with (2-9). The lesson brings node-2 in; node-3 and up then join by the same steps, written for each.", valueName: "N"))
+    var nodes = 2
+
     func validate() throws {
         guard Lesson.stages.contains(number) else { throw ValidationError("the stage must be \(Lesson.stageRange)") }
+        try Run.validate(nodes: nodes, reaching: number)
     }
 
     func run() async throws {
@@ -88,6 +112,7 @@ struct StageCommand: AsyncParsableCommand {
             say(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
             if startOnly { return }
             try await driver.walk(through: number, beforeStep: beforeStep)
+            try await Run.join(nodes: nodes, driver)
         }
     }
 }

@@ -97,4 +97,10 @@ public enum KubeletMode: String, Codable, Sendable {
     case standalone
     /// With a kubeconfig: registers the node and takes pods from the API server.
     case cluster
+
+    /// The kubelet's mode on a node at step `step` of stage `stage` (-1: its start): stage 2's first step
+    /// restarts it as a node of the API server. Restarts, the screen's s key and recoveries all ask this.
+    public static func onNode(atStage stage: Int, step: Int) -> KubeletMode {
+        stage > 2 || (stage == 2 && step >= 0) ? .cluster : .standalone
+    }
 }

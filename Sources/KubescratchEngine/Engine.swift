@@ -114,33 +114,6 @@ public final class Engine: @unchecked Sendable {
 
     var layout: StateLayout { context.layout }
 
-    /// Runs every step; stops at the first failure.
-    public func runStage(_ lesson: Lesson, steps: [Step]? = nil, title: String? = nil,
-                         beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
-        let started = Date()
-        var shown = lesson
-        if let title { shown.title = title }
-        // A rewind runs other steps than the lesson's: its closing words do not belong after them.
-        if steps != nil { shown.closing = "" }
-        emit(.stageStarted(shown))
-        let steps = steps ?? lesson.steps
-        for (index, step) in steps.enumerated() {
-            try Task.checkCancellation()
-            await beforeStep?(step)
-            emit(.stepStarted(step, index: index + 1, count: steps.count))
-            let stepStart = Date()
-            let result = fastForward && step.skippedWhenFastForwarding
-                ? StepResult.passed("not waited for while moving forward (it only shows something; the node gets there by itself)")
-                : await run(step)
-            try Task.checkCancellation()
-            emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(stepStart)))
-            if case .failed(let detail) = result {
-                throw StageFailure(stage: lesson.stage ?? 0, step: step, detail: detail, stepNumber: index + 1, crash: lastCrash)
-            }
-        }
-        emit(.stageFinished(shown, seconds: Date().timeIntervalSince(started)))
-    }
-
     /// Runs one step while watching the components that were running when it began: if one of them exits (and the
     /// step did not stop it), the step ends within a fraction of a second with what died, instead of waiting out
     /// its timeout on symptoms. After a Ctrl-C (task cancelled), the result does not count: callers check.

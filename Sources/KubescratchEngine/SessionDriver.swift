@@ -7,7 +7,6 @@ public final class SessionDriver: @unchecked Sendable {
     public let tutorial: Tutorial
     private let lock = NSLock()
     private var state: TutorialSession
-    private var stageStartedAt: Date?
     /// Called after each stage is done (the plain runner draws the node there).
     public var afterStage: (@Sendable (Lesson) async -> Void)?
 
@@ -34,14 +33,15 @@ public final class SessionDriver: @unchecked Sendable {
         lock.withLock { state.handle(event) }
     }
 
-    /// Starts from the node's recorded progress: restarts components that died, then rewinds a stage left unfinished.
+    /// Starts from the node's recorded progress: restarts components that died, then rewinds a stage left unfinished
+    /// (or, after a clean stop between two steps, goes on from there).
     public func resume() async throws {
         let progress = tutorial.loadProgress()
         if let unfinished = progress?.unfinishedStage, progress?.betweenSteps == true {
             tutorial.engine.emit(.note("going on with stage \(unfinished) after step \(progress?.stepsDone ?? 0), where you stopped"))
-            try await tutorial.restartMissing()
+            try await tutorial.carryOut(.resume)
         } else {
-            try await tutorial.recover()
+            try await tutorial.carryOut(.recover)
         }
         let fresh = Self.freshSession(tutorial)
         lock.withLock { state = fresh }
@@ -69,31 +69,14 @@ public final class SessionDriver: @unchecked Sendable {
         case .runStep(let stageNumber, let index):
             guard let lesson = tutorial.book.stage(stageNumber), lesson.steps.indices.contains(index) else { return }
             let step = lesson.steps[index]
-            // While a step runs the node is between two known states: resuming then rewinds the stage.
-            try? tutorial.saveProgress(stageNumber - 1, unfinished: stageNumber, stepsDone: index, betweenSteps: false)
-            if index == 0 {
-                if stageNumber == 1, let introduction = tutorial.readings.first { engine.emit(.reading(introduction)) }
-                engine.emit(.stageStarted(lesson))
-                stageStartedAt = Date()
-            }
-            engine.emit(.stepStarted(step, index: index + 1, count: lesson.steps.count))
             mutate(.stepStarted(id: step.id, at: Date()))
-            let started = Date()
-            let result = await engine.run(step)
-            // Interrupted: the step did not fail, it did not finish; the saved progress has the stage rewound next time.
+            let result = await tutorial.runStep(PlannedRun(.stage(stageNumber), title: lesson.title, steps: lesson.steps), at: index)
             if Task.isCancelled {
                 mutate(.stepFinished(id: step.id, passed: false, detail: "interrupted"))
                 return
             }
-            engine.emit(.stepFinished(step, result, seconds: Date().timeIntervalSince(started)))
             mutate(.stepFinished(id: step.id, passed: result.passed, detail: result.detail))
-            if result.passed, index < lesson.steps.count - 1 {
-                try? tutorial.saveProgress(stageNumber - 1, unfinished: stageNumber, stepsDone: index + 1, betweenSteps: true)
-            }
             if result.passed, index == lesson.steps.count - 1 {
-                try? tutorial.saveProgress(stageNumber)
-                engine.emit(.stageFinished(lesson, seconds: Date().timeIntervalSince(stageStartedAt ?? started)))
-                await tutorial.keepSnapshot(of: stageNumber)
                 await afterStage?(lesson)
                 if stageNumber == tutorial.book.stages.last?.stage, tutorial.readings.count > 1, let wrapUp = tutorial.readings.last {
                     engine.emit(.reading(wrapUp))
@@ -107,13 +90,13 @@ public final class SessionDriver: @unchecked Sendable {
                 mutate(.moveFailed(String(describing: error)))
             }
         case .stopComponent(let component):
-            let result = await engine.run(Step(id: "break-\(component.name)", title: "Stop \(component.name) on purpose",
-                                               kind: .action(.stop(component), expectFailure: nil)))
+            let stop = Step(id: "break-\(component.name)", title: "Stop \(component.name) on purpose", kind: .action(.stop(component), expectFailure: nil))
+            let result = await tutorial.runStep(PlannedRun(.restart, title: stop.title, steps: [stop]), at: 0)
             mutate(result.passed ? .componentChanged(component, running: false) : .componentChangeFailed(component, result.detail))
         case .startComponent(let component):
-            let mode: KubeletMode = session.nodeAt.stage >= 2 && (session.nodeAt.step >= 0 || session.nodeAt.stage > 2) ? .cluster : .standalone
-            let result = await engine.run(Step(id: "mend-\(component.name)", title: "Start \(component.name) again",
-                                               kind: .action(.start(component, mode), expectFailure: nil)))
+            let mode = component.isOnWorker ? .cluster : KubeletMode.onNode(atStage: session.nodeAt.stage, step: session.nodeAt.step)
+            let start = Step(id: "mend-\(component.name)", title: "Start \(component.name) again", kind: .action(.start(component, mode), expectFailure: nil))
+            let result = await tutorial.runStep(PlannedRun(.restart, title: start.title, steps: [start]), at: 0)
             mutate(result.passed ? .componentChanged(component, running: true) : .componentChangeFailed(component, result.detail))
         case .runBreakIt(let stage):
             let id = TutorialSession.breakItID(stage)

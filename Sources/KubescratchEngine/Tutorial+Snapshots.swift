@@ -211,23 +211,4 @@ extension Tutorial {
         }
         throw TutorialError.stuck("the restored node did not come back in 120 s: still waiting for \(missing)")
     }
-
-    /// Moves the node to the end of `stage`: an empty node from that stage's kept end when there is one, else by
-    /// running the stages' steps after the last completed one, without their observation windows.
-    func fastForward(toEndOf stage: Int) async throws {
-        if completedStage == 0, loadProgress()?.unfinishedStage == nil, let snapshot = snapshot(endOf: stage) {
-            do {
-                try await restore(snapshot)
-                return
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                say(.note("restoring the end of stage \(stage) failed (\(error)): resetting and running the steps instead"))
-                await Reset(layout: layout, say: { line in self.say(.note(line)) }).run()
-            }
-        }
-        engine.fastForward = true
-        defer { engine.fastForward = false }
-        try await run(through: stage)
-    }
 }
