@@ -49,6 +49,30 @@ enum FixtureStates {
         return state
     }
 
+    /// The end of a real `kubescratch stage 6 --nodes 3` run (2026-12-07, objects and PIDs captured from it): vm,
+    /// node-2 and node-3 Ready, the web Deployment at 9 replicas (1 on vm, 4 on each worker), every pod route in place.
+    static func threeNodes() throws -> NodeState {
+        let pids: [String: Int32] = ["containerd": 28604, "kubelet": 28958, "etcd": 28940, "kube-apiserver": 28947, "kube-scheduler": 29187,
+                                     "kube-controller-manager": 29371, "kube-proxy": 29926, "node-2-containerd": 30077, "node-2-kubelet": 32657,
+                                     "node-2-kube-proxy": 31317, "node-3-containerd": 918, "node-3-kubelet": 957, "node-3-kube-proxy": 1248]
+        func status(_ id: ComponentID) -> ComponentStatus {
+            ComponentStatus(id: id, health: .healthy, pid: pids[id.name], port: ports[ComponentID(id.program)])
+        }
+        let pods = try KubeDecoding.decode(KubeList<Pod>.self, from: Repo.fixture("stage6-three-nodes-pods.json")).items
+        let sets = try KubeDecoding.decode(KubeList<ReplicaSet>.self, from: Repo.fixture("stage6-three-nodes-replicasets.json")).items
+        let services = try KubeDecoding.decode(KubeList<Service>.self, from: Repo.fixture("stage6-three-nodes-services.json")).items
+        let nodes = try KubeDecoding.decode(KubeList<Node>.self, from: Repo.fixture("stage6-three-nodes-nodes.json")).items
+        var state = NodeState(nodeName: "vm", nodeIP: "192.0.2.2", components: ComponentID.firstNode.map(status),
+                              pods: NodeState.pods(from: pods, replicaSets: sets), services: NodeState.services(from: services),
+                              kubeletMode: .cluster)
+        state.workers = try [WorkerNode.second, WorkerNode(index: 3)!].map { worker in
+            let node = try #require(nodes.first { $0.metadata.name == worker.name })
+            return WorkerState(WorkerNetwork(worker), components: ComponentID.on(worker).map(status), ready: node.isReady,
+                               taints: node.spec?.taints?.map(\.key) ?? [], podRoutes: true)
+        }
+        return state
+    }
+
     /// Two real moments of stage 6 (objects captured while `kubescratch stage 6` ran): `joining` (node-2's kubelet up, its
     /// Node not Ready yet, no kube-proxy, no pod routes) and `unreachable` (node-2's kubelet stopped, the Node Unknown and
     /// tainted, its pods replaced on vm). Component health is what the lesson's steps had done at that moment.

@@ -95,6 +95,37 @@ enum ConstructedWorker {
         }
     }
 
+    /// Three nodes from a real capture: the workers in a column beside the first node when wide, one below the other
+    /// at 120×40, side by side under it at 80×24; every node box inside the screen, apart from the others, and joined to
+    /// the first node (or the worker above it) by its own link.
+    @Test func threeNodesFromARealCapture() throws {
+        let state = try FixtureStates.threeNodes()
+        let model = DiagramModel(state: state)
+        #expect(model.workers.map(\.name) == ["node-2", "node-3"])
+        #expect(model.nodePorts.first?.onWorkers == [.init(node: "node-2", count: 4, podRoutes: true), .init(node: "node-3", count: 4, podRoutes: true)])
+        for (width, height) in [(80, 24), (120, 40), (200, 60)] {
+            let layout = DiagramLayoutEngine.layout(model, width: width, height: height)
+            let first = try #require(layout.node)
+            #expect(layout.workers.map(\.id) == ["node-2", "node-3"], "\(width)x\(height)")
+            for (index, box) in ([first] + layout.workers).enumerated() {
+                #expect(box.rect.x >= 0 && box.rect.maxX < width && box.rect.y >= 0 && box.rect.maxY < height, "\(box.id) off screen at \(width)x\(height)")
+                for other in ([first] + layout.workers)[(index + 1)...] {
+                    #expect(!box.rect.intersects(other.rect), "\(box.id) overlaps \(other.id) at \(width)x\(height)")
+                }
+            }
+            #expect(layout.links.count == 2)
+            for (link, worker) in zip(layout.links, layout.workers) {
+                let ends = link.ends
+                #expect(ends.contains { worker.rect.onBorder($0) }, "\(worker.id)'s link does not reach it at \(width)x\(height)")
+                #expect(ends.contains { point in ([first] + layout.workers).contains { $0.id != worker.id && $0.rect.onBorder(point) } },
+                        "\(worker.id)'s link comes from nowhere at \(width)x\(height)")
+            }
+            let text = DiagramRenderer.grid(layout).text
+            #expect(text.contains("node node-3 · 10.201.0.6") && text.contains("10.201.0.5 ⇄ 10.201.0.6"), "\(width)x\(height)")
+            try assertSnapshot(text, named: "stage6-three-nodes-\(width)x\(height)")
+        }
+    }
+
     @Test func asciiSnapshot() throws {
         let text = render(try FixtureStates.stage6("unreachable"), previous: nil, width: 80, height: 24, ascii: true)
         #expect(text.allSatisfy { $0.isASCII })
@@ -176,5 +207,12 @@ enum ConstructedWorker {
         let second = try #require(model.workers.first)
         #expect(second.taints == ["node.kubernetes.io/unreachable"])
         #expect(second.title(fullTaints: false) == "node node-2 · 10.201.0.2 · NotReady · taint unreachable")
+    }
+}
+
+extension Rect {
+    /// The cell lies on the rectangle's border line.
+    func onBorder(_ point: Point) -> Bool {
+        contains(point) && (point.x == x || point.x == maxX || point.y == y || point.y == maxY)
     }
 }

@@ -4,28 +4,20 @@
 Exits non-zero with what was missing."""
 import json
 import os
-import subprocess
 import sys
 
-STATE = os.environ.get("KUBESCRATCH_STATE_DIR", "/var/lib/kubescratch")
-BIN = os.environ["BIN"]
+sys.dont_write_bytecode = True  # importing kslib must leave no __pycache__ in the repository
+import kslib
+
 NODE = os.environ["NODE_NAME"]
-KS = os.environ.get("KS", os.path.join(os.path.dirname(__file__), "../../.build/debug/kubescratch"))
-ENV = dict(os.environ, KUBECONFIG=f"{STATE}/kubeconfigs/admin.kubeconfig", HOME=f"{STATE}/kubectl-home")
 
 
 def calls():
-    out = subprocess.run([KS, "traffic", "--json"], capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise AssertionError(f"kubescratch traffic --json failed: {out.stderr.strip()}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return [json.loads(line) for line in kslib.kubescratch("traffic", "--json", timeout=60).splitlines() if line.strip()]
 
 
 def pods():
-    out = subprocess.run([f"{BIN}/kubectl", "get", "pods", "-o", "json"], env=ENV, capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
-        raise AssertionError(f"kubectl get pods failed: {out.stderr.strip()}")
-    return json.loads(out.stdout)["items"]
+    return kslib.kubectl_json("get", "pods")["items"]
 
 
 def made(log, user, verb, resource, name=None):
@@ -73,10 +65,14 @@ def main(stage):
             assert any(c["resource"] == resource and c["verb"] in ("list", "watch") for c in proxy), f"kube-proxy never listed {resource}"
         said.append(f"kube-proxy: lists (and watches) of services and endpointslices, {len(proxy)} calls")
     if stage >= 6:
-        node2 = [c for c in log if c["user"] == "system:node:node-2"]
-        assert made(node2, "system:node:node-2", "patch", "nodes/status", "node-2"), "no patch nodes/status by node-2's kubelet"
-        said.append(f"kubelet node-2: {len(node2)} calls as system:node:node-2")
-    size = os.path.getsize(f"{STATE}/logs/audit.log")
+        workers = kslib.load_plan().workers
+        assert workers, "stage 6 is done, but the plan lists no worker node"
+        for worker in workers:
+            user = f"system:node:{worker.name}"
+            theirs = [c for c in log if c["user"] == user]
+            assert made(theirs, user, "patch", "nodes/status", worker.name), f"no patch nodes/status by {worker.name}'s kubelet"
+            said.append(f"kubelet {worker.name}: {len(theirs)} calls as {user}")
+    size = os.path.getsize(f"{kslib.state_dir()}/logs/audit.log")
     print(f"  ok: the audit log after stage {stage} ({size // 1024} KiB): " + "; ".join(said))
 
 

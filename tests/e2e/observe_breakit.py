@@ -5,64 +5,58 @@
   observe_breakit.py judge STAGE FILE    # the degraded state was seen, and then the healed one
 
 It asks the API server (kubectl with the admin kubeconfig), the components' health ports and the pods
-themselves, never kubescratch: the section's own checks are not taken as proof of what they check.
+themselves, never kubescratch: the section's own checks are not taken as proof of what they check. (Only where to
+look comes from kubescratch: the network plan of `status --json`.)
 Only addresses on this node are contacted: loopback, the node's address and pod IPs on our bridge.
 """
-import base64, ipaddress, json, os, signal, subprocess, sys, time, urllib.request, ssl
+import base64, json, os, signal, subprocess, sys, time
 
-STATE = os.environ.get("KUBESCRATCH_STATE_DIR", "/var/lib/kubescratch")
-BIN = os.environ["BIN"]
-NODE_IP = os.environ["NODE_IP"]
+sys.dont_write_bytecode = True  # importing kslib must leave no __pycache__ in the repository
+import kslib
+
 NODE_NAME = os.environ.get("NODE_NAME", "")
-POD_NET = ipaddress.ip_network("10.200.0.0/24")
 
 
-def kubectl(*args):
-    env = dict(os.environ, KUBECONFIG=f"{STATE}/kubeconfigs/admin.kubeconfig", HOME=f"{STATE}/kubectl-home")
-    done = subprocess.run([f"{BIN}/kubectl", *args], capture_output=True, text=True, env=env, timeout=5)
-    return done.stdout if done.returncode == 0 else None
+class PlanOnDemand:
+    """`kubescratch status --json` takes a moment (it probes every component): the plan is read at the first look
+    that needs it, not before the first look, and again only for a worker it did not list yet."""
+
+    def __init__(self):
+        self.plan = None
+
+    def get(self):
+        if self.plan is None:
+            self.plan = kslib.load_plan()
+        return self.plan
+
+    def worker(self, name, reread):
+        """The worker's entry, or None; the plan is read again only when asked to and it does not list the worker."""
+        if reread and (self.plan is None or not self.plan.has(name)):
+            self.plan = kslib.load_plan()
+        return self.plan.node(name) if self.plan is not None and self.plan.has(name) else None
 
 
-def answers(url, timeout=1.0):
-    """The HTTP status of a GET, or None when nothing answers (certificates are not checked: health only)."""
-    host = url.split("/")[2].split(":")[0]
-    address = ipaddress.ip_address(host)
-    assert address.is_loopback or host == NODE_IP or address in POD_NET, f"refusing to contact {host}"
-    context = ssl._create_unverified_context()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except Exception:
-        return None
+def kubectl_json(*args):
+    """The object, or None while the API server does not answer (the section stops it on purpose)."""
+    result = kslib.kubectl(*args, "-o", "json", timeout=5)
+    return json.loads(result.stdout) if result.ok else None
 
 
-def pod_ips():
-    """Addresses host-local handed out on our bridge (the IPAM store), with or without an API server."""
-    found = []
-    for root, _, files in os.walk(f"{STATE}/cni/ipam"):
-        for name in files:
-            try:
-                if ipaddress.ip_address(name) in POD_NET:
-                    found.append(name)
-            except ValueError:
-                pass
-    return found
+def answers(url, plans):
+    return kslib.http_status(url, plans.get(), timeout=1.0)
 
 
-def ctr(*args):
-    done = subprocess.run(["ctr", "-a", f"{STATE}/run/containerd.sock", "-n", "k8s.io", *args],
-                          capture_output=True, text=True, timeout=5)
-    return done.stdout if done.returncode == 0 else ""
+def answering_pods(plans):
+    """Pods on the first node's bridge that answer, found in host-local's store: with or without an API server."""
+    return sum(1 for ip in kslib.handed_out_pod_ips(plans.get().first) if answers(f"http://{ip}/", plans) == 200)
 
 
 def web_attempt():
     """The newest attempt of the web container, from containerd's CRI metadata (no API server in stage 1)."""
     newest = None
-    for cid in ctr("containers", "ls", "-q").split():
+    for cid in kslib.ctr("containers", "ls", "-q", timeout=5).stdout.split():
         try:
-            info = json.loads(ctr("containers", "info", cid))
+            info = json.loads(kslib.ctr("containers", "info", cid, timeout=5).stdout)
             if info.get("Labels", {}).get("io.kubernetes.container.name") != "web":
                 continue
             meta = json.loads(base64.b64decode(info["Extensions"]["io.cri-containerd.container.metadata"]["value"]))
@@ -79,64 +73,66 @@ def nat_rules(service):
                if line.startswith("-A KUBE-") and f'--comment "default/{service}' in line)
 
 
-def look(stage):
+def look(stage, plans):
     seen = {"t": round(time.time(), 2)}
     if stage == 1:
-        seen["answering_pods"] = sum(1 for ip in pod_ips() if answers(f"http://{ip}/") == 200)
+        # The attempt first: the section kills the container right after it starts, and the first look is the "before".
         seen["web_attempt"] = web_attempt()
+        seen["answering_pods"] = answering_pods(plans)
     elif stage == 2:
         # The pods are found on the bridge, not through the API: the pinned pod may get its address only a moment
         # before the section stops the API server.
-        seen["api_up"] = answers("https://127.0.0.1:6443/readyz") == 200
-        seen["answering_pods"] = sum(1 for ip in pod_ips() if answers(f"http://{ip}/") == 200)
+        seen["api_up"] = answers("https://127.0.0.1:6443/readyz", plans) == 200
+        seen["answering_pods"] = answering_pods(plans)
     elif stage == 3:
-        text = kubectl("get", "pod", "breakit", "-o", "json")
-        pod = json.loads(text) if text else None
-        seen["scheduler_up"] = answers("https://127.0.0.1:10259/healthz") == 200
+        pod = kubectl_json("get", "pod", "breakit")
+        seen["scheduler_up"] = answers("https://127.0.0.1:10259/healthz", plans) == 200
         seen["breakit"] = None if pod is None else (pod["spec"].get("nodeName") or "unbound")
         # The section deletes the pod right after it is bound: the scheduler's event outlives that moment.
-        events = kubectl("get", "events", "--field-selector", "involvedObject.name=breakit,reason=Scheduled", "-o", "json")
-        seen["scheduled_events"] = len(json.loads(events)["items"]) if events else 0
+        events = kubectl_json("get", "events", "--field-selector", "involvedObject.name=breakit,reason=Scheduled")
+        seen["scheduled_events"] = len(events["items"]) if events else 0
     elif stage == 4:
-        text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
-        pods = json.loads(text)["items"] if text else None
-        seen["kcm_up"] = answers("https://127.0.0.1:10257/healthz") == 200
-        seen["web_pods"] = None if pods is None else len([p for p in pods if not p["metadata"].get("deletionTimestamp")])
-        seen["web_ready"] = None if pods is None else sum(
-            1 for p in pods if not p["metadata"].get("deletionTimestamp")
-            and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))
+        listed = kubectl_json("get", "pods", "-l", "app=web")
+        pods = None if listed is None else [p for p in listed["items"] if not kslib.is_deleting(p)]
+        seen["kcm_up"] = answers("https://127.0.0.1:10257/healthz", plans) == 200
+        seen["web_pods"] = None if pods is None else len(pods)
+        seen["web_ready"] = None if pods is None else len(kslib.ready_pods(pods))
     elif stage == 6:
         # The whole stage: node-2 joins, goes away and comes back; the section then takes the pod routes away.
-        text = kubectl("get", "node", "node-2", "-o", "json")
-        node = json.loads(text) if text else None
+        node = kubectl_json("get", "node", "node-2")
         seen["node2"] = None if node is None else next(
             (c["status"] for c in node["status"].get("conditions", []) if c["type"] == "Ready"), "Unknown")
         seen["unreachable"] = bool(node) and any(t["key"] == "node.kubernetes.io/unreachable" and t["effect"] == "NoExecute"
                                                   for t in node["spec"].get("taints", []))
-        text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
-        pods = json.loads(text)["items"] if text else []
-        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")
-                and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))]
-        seen["web_vm"] = sum(1 for p in live if p["spec"].get("nodeName") == NODE_NAME)
-        seen["web_node2"] = sum(1 for p in live if p["spec"].get("nodeName") == "node-2")
-        routes = subprocess.run(["ip", "route", "show", "10.200.1.0/24"], capture_output=True, text=True).stdout
-        seen["routes"] = "via 10.201.0.2" in routes
+        listed = kubectl_json("get", "pods", "-l", "app=web")
+        on = kslib.group_by_node(kslib.ready_pods(listed["items"] if listed else []))
+        seen["web_vm"] = len(on.get(NODE_NAME, []))
+        seen["web_node2"] = len(on.get("node-2", []))
+        # node-2 joins during the stage: status --json lists it once it runs, so the plan is read again once its Node
+        # exists. Before that there is no route to look for.
+        node2 = plans.worker("node-2", reread=node is not None)
+        if node2 is None:
+            seen["routes"] = None
+        else:
+            routes = subprocess.run(["ip", "route", "show", str(node2.pod_range)], capture_output=True, text=True).stdout
+            seen["routes"] = f"via {node2.address}" in routes
     elif stage == 5:
-        seen["proxy_up"] = answers("http://127.0.0.1:10256/healthz") == 200
-        seen["nodeport"] = answers(f"http://{NODE_IP}:30080/")
-        seen["service"] = kubectl("get", "service", "web", "-o", "name") is not None
+        seen["proxy_up"] = answers("http://127.0.0.1:10256/healthz", plans) == 200
+        seen["nodeport"] = answers(f"http://{plans.get().first.address}:30080/", plans)
+        seen["service"] = kslib.kubectl("get", "service", "web", "-o", "name", timeout=5).ok
         seen["rules"] = nat_rules("web")
-        text = kubectl("get", "pods", "-l", "app=web", "-o", "json")
-        seen["web_pods"] = None if text is None else len(json.loads(text)["items"])
+        listed = kubectl_json("get", "pods", "-l", "app=web")
+        seen["web_pods"] = None if listed is None else len(listed["items"])
     return seen
 
 
 def watch(stage, path):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    plans = PlanOnDemand()
     with open(path, "w") as out:
         while not stop:
-            out.write(json.dumps(look(stage)) + "\n")
+            out.write(json.dumps(look(stage, plans)) + "\n")
             out.flush()
             time.sleep(0.3)
 

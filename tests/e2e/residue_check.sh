@@ -31,16 +31,16 @@ for p in /var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /usr/li
   [ -e "$p" ] && fail "$p exists"
 done
 ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null | grep -q . && fail "kubepods cgroups remain"
-# Stage 6's second node.
-# node-2's mount namespace (v1.20) lives as long as a process is in it or its file stays bound: any process whose
-# mount table still shows node-2's folder means it was not ended.
+# Stage 6's workers (node-2, node-3, …), by the names kubescratch gives them.
+# A worker's mount namespace (v1.20) lives as long as a process is in it or its file stays bound: any process whose
+# mount table still shows a worker's folder means it was not ended.
 for mi in /proc/[0-9]*/mountinfo; do
-  grep -qs " $state/node-2" "$mi" && fail "a mount namespace with node-2's mounts is alive (${mi%/mountinfo}: $(tr '\0' ' ' < "${mi%/mountinfo}/cmdline" 2>/dev/null))"
+  grep -qs " $state/node-" "$mi" && fail "a mount namespace with a worker's mounts is alive (${mi%/mountinfo}: $(tr '\0' ' ' < "${mi%/mountinfo}/cmdline" 2>/dev/null))"
 done
-[ -e /run/netns/ks-node-2 ] && fail "network namespace ks-node-2"
-ip link show ks-to-node-2 >/dev/null 2>&1 && fail "veth ks-to-node-2"
-ip route show | grep -qE '10\.200\.1\.0/24|blackhole 10\.200\.0\.0/16|10\.201\.0\.' && fail "routes of node-2: $(ip route show | grep -E '10\.20[01]\.')"
-ls -d /sys/fs/cgroup/*/ks-node-2 /sys/fs/cgroup/ks-node-2 2>/dev/null | grep -q . && fail "cgroup folders /ks-node-2"
+ls /run/netns 2>/dev/null | grep -q '^ks-node-' && fail "network namespaces: $(ls /run/netns | grep '^ks-node-' | tr '\n' ' ')"
+ip -o link show | grep -q ' ks-to-node-' && fail "veths: $(ip -o link show | grep -o 'ks-to-node-[0-9]*' | sort -u | tr '\n' ' ')"
+ip route show | grep -qE '^10\.200\.|blackhole 10\.200\.0\.0/16|10\.201\.' && fail "routes of workers: $(ip route show | grep -E '10\.20[01]\.')"
+ls -d /sys/fs/cgroup/*/ks-node-* /sys/fs/cgroup/ks-node-* 2>/dev/null | grep -q . && fail "cgroup folders /ks-node-*"
 # ip netns add's bind mount of /run/netns, and the folder, where neither was there before.
 case " ${BASELINE_PATHS:-} " in *" /run/netns "*) ;; *) [ -e /run/netns ] && fail "/run/netns exists (made by ip netns add)" ;; esac
 if [ "${BASELINE_NETNS_MOUNTED:-0}" = 0 ] && awk '$5 == "/run/netns"' /proc/self/mountinfo | grep -q .; then fail "/run/netns is still a mount point"; fi

@@ -178,7 +178,7 @@ timings+=("replay stage 3 from the end of stage 6 (reset + restore the end of 2 
 back=$(grep -o "back at the start of stage 3 in [0-9.]* s" "$audit_dir/replay3.out")
 timings+=("  of which $back")
 grep -q "restoring the end of stage 2" "$audit_dir/replay3.out" || { echo "e2e: the end of stage 2 was not restored"; false; }
-bash tests/e2e/residue_node2.sh
+bash tests/e2e/residue_workers.sh
 pass
 python3 tests/e2e/assert_stage.py 3
 pass
@@ -213,11 +213,41 @@ restore_start() {
 restore_start 5 "an empty node"
 restore_start 6 "the start of stage 5"
 
-echo "== e2e: stage 6 from its restored start"
+echo "== e2e: stage 6 --nodes 3 from its restored start: node-3 joins by the lesson's own steps, from the same code (issue 18)"
 start=$(date +%s%N)
-"${ks[@]}" stage 6 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay6.out"
-timings+=("stage 6 from its restored start: $(seconds_since "$start") s")
+"${ks[@]}" stage 6 --nodes 3 --plain "${common[@]}" --steps-only | tee "$audit_dir/replay6.out"
+timings+=("stage 6 --nodes 3 from its restored start: $(seconds_since "$start") s")
+joined=$(grep -o "Join node-3.* done in [0-9.]* s" "$audit_dir/replay6.out" | grep -o "[0-9.]* s$")
+timings+=("  of which node-3 joined in $joined")
 python3 tests/e2e/assert_stage.py 6
+"${ks[@]}" status --json >"$audit_dir/plan3.json"
+python3 - "$audit_dir/plan3.json" <<'PY'
+import json, sys
+status = json.load(open(sys.argv[1]))
+workers = [n for n in status["nodes"] if n.get("namespace")]
+assert [n["name"] for n in workers] == ["node-2", "node-3"], [n["name"] for n in status["nodes"]]
+memory = {c["component"]: c.get("memoryMiB") or 0 for c in status["components"]}
+for node in workers:
+    print(f"  {node['name']}: {node['address']}, pods {node['podRange']}, resident memory of its containerd, kubelet and kube-proxy: "
+          f"{sum(memory.get(c, 0) for c in node['components'])} MiB")
+PY
+python3 tests/e2e/nodes.py
+bash tests/e2e/trace.sh 6 node-3
+pass
+for size in 200x60 80x24; do
+  "${ks[@]}" diagram --width "${size%x*}" --height "${size#*x}" >"$audit_dir/diagram3-$size.txt"
+  grep -q "node node-3 · 10.201.0.6" "$audit_dir/diagram3-$size.txt" || { echo "e2e: node-3 is not in the $size diagram:"; cat "$audit_dir/diagram3-$size.txt"; false; }
+done
+echo "  ok: the diagram draws three nodes at 200x60 and at 80x24"
+
+echo "== e2e: rewind stage 6 with three nodes (no kept end: the lesson's rewind removes node-3, then node-2)"
+"${ks[@]}" reset --snapshots >/dev/null
+start=$(date +%s%N)
+"${ks[@]}" stage 6 --start-only --plain "${common[@]}" --steps-only | tee "$audit_dir/rewind6.out"
+timings+=("rewind stage 6 with three nodes: $(seconds_since "$start") s")
+grep -q "remove node-3" "$audit_dir/rewind6.out" || grep -q "node-3 is gone" "$audit_dir/rewind6.out" || { echo "e2e: the rewind did not remove node-3"; false; }
+bash tests/e2e/residue_workers.sh
+python3 tests/e2e/assert_stage.py 5
 pass
 
 echo "== e2e: the fault lane (kills and interrupts mid-stage, on this node)"
@@ -239,11 +269,15 @@ fi
 
 echo "== e2e: egress audit (every new flow must stay on this node)"
 python3 - "$audit_dir" "$NODE_IP" <<'PY'
-import ipaddress, re, sys, pathlib
+import ipaddress, json, re, sys, pathlib
 folder, node_ip = pathlib.Path(sys.argv[1]), sys.argv[2]
-# The pod bridges of both nodes and the link to node-2 are addresses kubescratch assigns on links it made.
-pod_ranges = [ipaddress.ip_network(n) for n in ("10.200.0.0/24", "10.200.1.0/24")]
-allowed = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", f"{node_ip}/32", "10.201.0.0/30", "224.0.0.0/4", "::1/128", "ff00::/8", "fe80::/10")] + pod_ranges
+# Every node's pod bridge and every worker's link are addresses kubescratch assigns on links it made: the plan of
+# the three-node cluster (status --json while it ran) names them all.
+plan = json.load(open(folder / "plan3.json"))
+pod_ranges = [ipaddress.ip_network(n["podRange"]) for n in plan["nodes"]]
+links = [ipaddress.ip_network(n["link"]) for n in plan["nodes"] if n.get("link")]
+assert len(pod_ranges) == 3 and len(links) == 2, plan["nodes"]
+allowed = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", f"{node_ip}/32", "224.0.0.0/4", "::1/128", "ff00::/8", "fe80::/10")] + pod_ranges + links
 service_range = ipaddress.ip_network("10.32.0.0/24")
 flows, bad = 0, []
 for name in ("ipv4", "ipv6"):
@@ -263,7 +297,7 @@ for name in ("ipv4", "ipv6"):
 if bad:
     print("EGRESS: connections left the node:\n" + "\n".join(bad[:20]))
     sys.exit(1)
-print(f"  ok: {flows} new flows, all to loopback, {node_ip}, node-2's link, the two pod bridges or a ClusterIP DNAT-ed onto them")
+print(f"  ok: {flows} new flows, all to loopback, {node_ip}, the workers' links, the three pod bridges or a ClusterIP DNAT-ed onto them")
 PY
 pass
 

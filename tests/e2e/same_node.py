@@ -8,25 +8,21 @@ their readiness and taints; for Deployments their ready replicas; for Services t
 Leader-election locks (kube-system's Leases and Endpoints of the scheduler and the controller manager) are left out:
 their holders are new processes, recreated under the same names once they lead, which may be a moment later.
 """
-import json, os, subprocess, sys
+import json, sys
 
-STATE = os.environ["KUBESCRATCH_STATE_DIR"]
-ENV = dict(os.environ, KUBECONFIG=f"{STATE}/kubeconfigs/admin.kubeconfig", HOME=f"{STATE}/kubectl-home")
-KUBECTL = os.path.join(os.environ["BIN"], "kubectl")
+sys.dont_write_bytecode = True  # importing kslib must leave no __pycache__ in the repository
+import kslib
+
 SKIP = {"events", "events.events.k8s.io", "componentstatuses"}
 LOCKS = {("leases", "kube-system"), ("endpoints", "kube-system")}
 
 
-def kubectl(*args):
-    return subprocess.run([KUBECTL, *args], env=ENV, check=True, capture_output=True, text=True).stdout
-
-
 def capture():
     state = set()
-    for resource in kubectl("api-resources", "--verbs=list", "-o", "name").split():
+    for resource in kslib.kubectl_output("api-resources", "--verbs=list", "-o", "name").split():
         if resource in SKIP:
             continue
-        for item in json.loads(kubectl("get", resource, "--all-namespaces", "-o", "json"))["items"]:
+        for item in kslib.kubectl_json("get", resource, "--all-namespaces")["items"]:
             meta = item["metadata"]
             namespace = meta.get("namespace", "")
             if (resource, namespace) in LOCKS:
@@ -48,9 +44,10 @@ def capture():
 
 
 if sys.argv[1] == "capture":
+    captured = capture()
     with open(sys.argv[2], "w") as out:
-        json.dump(capture(), out, indent=0)
-    print(f"  captured {len(capture())} objects")
+        json.dump(captured, out, indent=0)
+    print(f"  captured {len(captured)} objects")
 elif sys.argv[1] == "compare":
     real, moved = (set(json.load(open(path))) for path in sys.argv[2:4])
     if real != moved:

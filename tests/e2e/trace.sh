@@ -4,8 +4,8 @@
 # two different pods (kube-proxy picks one at random per connection: three endpoints, 1/3 each, so eight traces all on
 # one pod would happen once in about 2,000 runs). Then the ClusterIP from inside a web pod: it enters by PREROUTING
 # (the node routes it), matches the ClusterIP's rule without KUBE-NODEPORTS, and reaches an endpoint.
-# `trace.sh 6` at the end of stage 6: a web pod on node-2 by its pod IP leaves by the link (no DNAT); the NodePort on
-# node-2's address is handled by node-2's own rules, read in its namespace. Needs $BIN and the debug build (run from
+# `trace.sh 6 [WORKER]` at the end of stage 6: a web pod on the worker (node-2 by default) by its pod IP leaves by its
+# link (no DNAT); the NodePort on its address is handled by its own rules, read in its namespace. Needs $BIN and the debug build (run from
 # tests/e2e/run.sh).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,23 +17,30 @@ read_path() {
 }
 kc() { KUBECONFIG=$KUBESCRATCH_STATE_DIR/kubeconfigs/admin.kubeconfig HOME=$KUBESCRATCH_STATE_DIR/kubectl-home "$BIN/kubectl" "$@"; }
 if [ "${1:-5}" = 6 ]; then
-  out=$("$ks" trace pod-on-node-2)
-  grep -q "no DNAT" <<<"$out" || { echo "trace: a request to a pod IP was rewritten:"; echo "$out"; exit 1; }
-  grep -q "^route to it: 10\.200\.1\.[0-9]* via 10\.201\.0\.2 dev ks-to-node-2" <<<"$out" || { echo "trace: the route to node-2's pod does not cross the link:"; echo "$out"; exit 1; }
-  grep -q "on node-2$" <<<"$out" || { echo "trace: the reply did not come from a pod on node-2:"; echo "$out"; exit 1; }
-  echo "  ok: a request to node-2's pod crossed the link: $(grep '^route to it' <<<"$out")"
-  out=$("$ks" trace node-2 --json)
-  python3 - "$out" <<'PY'
+  worker=${2:-node-2}
+  # The worker's address and pod range from the plan (status --json), not restated here.
+  read -r address prefix < <("$ks" status --json | python3 -c '
 import json, sys
-report = json.loads(sys.argv[1])
-assert report["rulesOf"] == "node-2", report["rulesOf"]
+node = next(n for n in json.load(sys.stdin)["nodes"] if n["name"] == sys.argv[1])
+print(node["address"], node["podRange"].rsplit(".", 2)[0])' "$worker")
+  out=$("$ks" trace "pod-on-$worker")
+  grep -q "no DNAT" <<<"$out" || { echo "trace: a request to a pod IP was rewritten:"; echo "$out"; exit 1; }
+  grep -qF "route to it: $prefix." <<<"$out" && grep -qF " via $address dev ks-to-$worker" <<<"$out" \
+    || { echo "trace: the route to $worker's pod does not cross its link:"; echo "$out"; exit 1; }
+  grep -q "on $worker$" <<<"$out" || { echo "trace: the reply did not come from a pod on $worker:"; echo "$out"; exit 1; }
+  echo "  ok: a request to $worker's pod crossed its link: $(grep '^route to it' <<<"$out")"
+  out=$("$ks" trace "$worker" --json)
+  python3 - "$out" "$worker" <<'PY'
+import json, sys
+report, worker = json.loads(sys.argv[1]), sys.argv[2]
+assert report["rulesOf"] == worker, report["rulesOf"]
 steps = report["outcome"]["traced"]["_0"]
 chains = [s["rule"]["chain"] for s in steps]
-assert chains[0] == "PREROUTING", chains  # it came in by node-2's link, not from a program on node-2
+assert chains[0] == "PREROUTING", chains  # it came in by the worker's link, not from a program on it
 dnat = [s["rule"]["spec"].split("--to-destination ")[1].split()[0] for s in steps if s["rule"]["spec"].find("-j DNAT") >= 0]
 assert dnat and dnat[-1].split(":")[0] == report["replySource"], (dnat, report["replySource"])
-assert report["podNode"] in ("node-2",) or " dev ks-to-host " in report["route"], report
-print(f"  ok: node-2's NodePort: node-2's own nat table, {' > '.join(c for c in chains if c.startswith('KUBE-'))}, "
+assert report["podNode"] == worker or " dev ks-to-host " in report["route"], report
+print(f"  ok: {worker}'s NodePort: {worker}'s own nat table, {' > '.join(c for c in chains if c.startswith('KUBE-'))}, "
       f"answered by {report['pod']} on {report['podNode']} (route: {report['route']})")
 PY
   exit 0

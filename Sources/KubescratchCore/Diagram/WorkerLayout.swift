@@ -73,7 +73,8 @@ struct WorkerLayout {
         var arrows: [PlacedArrow]
     }
 
-    func firstNode(width: Int, agents: DiagramLayoutEngine.AgentRows, pods: Int) -> Placed {
+    /// `reaching`: the row its border must reach at least (the last link beside it).
+    func firstNode(width: Int, agents: DiagramLayoutEngine.AgentRows, pods: Int, reaching: Int = 0) -> Placed {
         var boxes = agents.boxes
         var y = agents.nextY
         if let containerd = model.box(.containerd) {
@@ -82,7 +83,7 @@ struct WorkerLayout {
             boxes.append(box)
             y = box.rect.maxY + 1
         }
-        let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1)),
+        let node = PlacedBox(id: "node", rect: Rect(x: 0, y: 0, width: width, height: max(3, y + 1, reaching + 1)),
                              title: model.nodeTitle, titleStyle: .title, lines: [])
         var arrows = Engine.placeArrows(model.arrows, boxes: boxes, id: { $0.rawValue }, rows: agents.rows, busY: agents.busY)
         Engine.labelCalls(&arrows, boxes: boxes + [node], ascii: ascii)
@@ -123,7 +124,6 @@ struct WorkerLayout {
         let legendFits = height - (max(firstNodeBottom(agents1, pods: 1), minimal.last!.bottom) + 1 + below.count) >= 1
         let bottomLimit = height - 1 - below.count - (legendFits ? 1 : 0)
 
-        let first = firstNode(width: width1, agents: agents1, pods: bottomLimit - agents1.nextY - 2)
         var placedWorkers: [Placed] = []
         if minimal.last!.bottom <= bottomLimit {
             let wanted = boxes.map { podLineCount($0.worker.podGroups, width: width2 - 8) }
@@ -145,13 +145,14 @@ struct WorkerLayout {
                 top = placedWorkers.last!.node.rect.maxY + 1
             }
         }
-        let textsFrom = ([first.node.rect.maxY] + placedWorkers.map(\.node.rect.maxY)).max()! + 1
-
         // Each link meets its worker one row below the worker's title, or at the first node's channel row for the
-        // first; its labels take the rows around it that no other link needs.
+        // first; its labels take the rows around it that no other link needs. The first node reaches down to the last.
         let rows = placedWorkers.enumerated().map { index, placed in
-            max(1, min(index == 0 ? linkY : placed.node.rect.y + 1, first.node.rect.maxY - 1, placed.node.rect.maxY - 1))
+            max(1, min(index == 0 ? linkY : placed.node.rect.y + 1, placed.node.rect.maxY - 1))
         }
+        let first = firstNode(width: width1, agents: agents1, pods: bottomLimit - agents1.nextY - 2,
+                              reaching: boxes.count > 1 ? rows.last! + 1 : 0)
+        let textsFrom = ([first.node.rect.maxY] + placedWorkers.map(\.node.rect.maxY)).max()! + 1
         var links: [PlacedLink] = []
         for (index, box) in boxes.enumerated() {
             let rowY = rows[index], link = box.worker.link
@@ -175,17 +176,21 @@ struct WorkerLayout {
     // MARK: stacked
 
     /// The first node, then each worker below the one before, each link a short vertical line down the right edge.
+    /// Several workers that do not fit one below the other (80×24) stand side by side in one row of compact boxes.
     func stacked() -> DiagramLayout {
         let agents1 = Engine.placeAgentRows(model, x: 2, y: 1, width: width - 4, ascii: ascii)
         var below = Engine.belowTexts(model, ascii: ascii, width: width)
         let boxes = workers
         let top1 = firstNodeBottom(agents1, pods: 1)
         // Rows left for the workers (their borders included) below the first node, less one link row each.
-        func rowsForWorkers(legend: Bool) -> Int { height - 1 - below.count - (legend ? 1 : 0) - (top1 + 1) - (boxes.count - 1) }
+        func rowsForWorkers(legend: Bool, links: Int) -> Int { height - 1 - below.count - (legend ? 1 : 0) - (top1 + 1) - (links - 1) }
+        if boxes.count > 1, rowsForWorkers(legend: false, links: boxes.count) < 3 * boxes.count {
+            return inOneRow(agents1, below: below, top1: top1)
+        }
         // The legend only when every worker keeps a line of components and one of pods; then the lines below go, last first.
-        let legendFits = rowsForWorkers(legend: true) >= 4 * boxes.count
-        while rowsForWorkers(legend: legendFits) < 3 * boxes.count && !below.isEmpty { below.removeLast() }
-        let rows2 = rowsForWorkers(legend: legendFits)
+        let legendFits = rowsForWorkers(legend: true, links: boxes.count) >= 4 * boxes.count
+        while rowsForWorkers(legend: legendFits, links: boxes.count) < 3 * boxes.count && !below.isEmpty { below.removeLast() }
+        let rows2 = rowsForWorkers(legend: legendFits, links: boxes.count)
 
         let need1 = podLineCount(model.podGroups, width: width - 8)
         var pods1 = 1
@@ -220,19 +225,47 @@ struct WorkerLayout {
             let linkY = above + 1
             placedWorkers.append(placeWorker[index](linkY + 1))
             above = placedWorkers.last!.node.rect.maxY
-            // The link comes down near the right edge, clear of the worker's title; its label to its left.
-            let linkX = width - 6
-            let label = drawn(box.worker.link.label + (boxes.count > 1 ? "  (\(box.worker.name))" : ""))
-            let labelX = max(1, linkX - 1 - label.count)
-            links.append(PlacedLink(path: [Point(linkX, linkY)], vertical: true,
-                                    labels: [PlacedText(at: Point(labelX, linkY), text: StyledText(label, box.worker.link.style), limit: linkX - 1 - labelX)],
-                                    style: box.worker.link.style))
+            links.append(verticalLink(box, x: width - 6, y: linkY, from: 1, named: boxes.count > 1))
         }
         let texts = Engine.placeBelow(below, from: above + 1, width: width, height: height,
                                       legend: legendFits ? Engine.legend(ascii: ascii) : nil)
         return DiagramLayout(width: width, height: height, node: first.node, boxes: first.boxes + placedWorkers.flatMap(\.boxes),
                              arrows: first.arrows + placedWorkers.flatMap(\.arrows), texts: texts,
                              workers: placedWorkers.map(\.node), links: links)
+    }
+
+    /// The workers side by side under the first node, each a compact box of an equal share of the width, each with
+    /// its own link coming down to it.
+    func inOneRow(_ agents1: DiagramLayoutEngine.AgentRows, below allBelow: [StyledText], top1: Int) -> DiagramLayout {
+        let boxes = workers
+        var below = allBelow
+        func rows(legend: Bool) -> Int { height - 1 - below.count - (legend ? 1 : 0) - (top1 + 1) }
+        let legendFits = rows(legend: true) >= 4
+        while rows(legend: legendFits) < 3 && !below.isEmpty { below.removeLast() }
+        let first = firstNode(width: width, agents: agents1, pods: 1)
+        let columnWidth = (width - (boxes.count - 1)) / boxes.count
+        let linkY = first.node.rect.maxY + 1
+        let wanted = boxes.map { $0.compactWanted(width: columnWidth) + 2 }.max()!
+        var placedWorkers: [Placed] = []
+        var links: [PlacedLink] = []
+        for (index, box) in boxes.enumerated() {
+            let x = index * (columnWidth + 1)
+            placedWorkers.append(box.compact(x: x, top: linkY + 1, width: columnWidth, rows: max(3, min(wanted, rows(legend: legendFits)))))
+            links.append(verticalLink(box, x: x + columnWidth - 4, y: linkY, from: x + 1, named: false))
+        }
+        let texts = Engine.placeBelow(below, from: placedWorkers.map(\.node.rect.maxY).max()! + 1, width: width, height: height,
+                                      legend: legendFits ? Engine.legend(ascii: ascii) : nil)
+        return DiagramLayout(width: width, height: height, node: first.node, boxes: first.boxes, arrows: first.arrows, texts: texts,
+                             workers: placedWorkers.map(\.node), links: links)
+    }
+
+    /// A link coming down at column `x` on row `y`, its label to its left from column `from` on.
+    func verticalLink(_ box: WorkerBox, x: Int, y: Int, from: Int, named: Bool) -> PlacedLink {
+        let label = drawn(box.worker.link.label + (named ? "  (\(box.worker.name))" : ""))
+        let labelX = max(from, x - 1 - label.count)
+        return PlacedLink(path: [Point(x, y)], vertical: true,
+                          labels: [PlacedText(at: Point(labelX, y), text: StyledText(label, box.worker.link.style), limit: x - 1 - labelX)],
+                          style: box.worker.link.style)
     }
 }
 
@@ -286,17 +319,18 @@ struct WorkerBox {
         return lines
     }
 
-    /// The compact form's one line of components: "● containerd  ● kubelet :10250  ● kube-proxy :10256".
-    var componentsLine: StyledText {
+    /// The compact form's one line of components: "● containerd  ● kubelet :10250  ● kube-proxy :10256", without
+    /// the ports where the box is narrow.
+    func componentsLine(width: Int) -> StyledText {
         let boxes = [BoxID.containerd, .kubelet, .kubeProxy].compactMap { worker.box($0) }
         guard !boxes.isEmpty else { return StyledText("no components yet", .dim) }
         let parts = boxes.map { box in
             let symbol = ascii ? box.health.asciiSymbol : box.health.symbol
-            return "\(symbol) \(box.id.shortTitle)\(box.isNew ? (ascii ? " +" : " ✚") : "")\(box.port.map { " :\($0)" } ?? "")"
+            return "\(symbol) \(box.id.shortTitle)\(box.isNew ? (ascii ? " +" : " ✚") : "")\(width >= 56 ? box.port.map { " :\($0)" } ?? "" : "")"
         }
         let worst = boxes.first { $0.health != .healthy }
         let style: CellStyle = boxes.contains { $0.isNew } ? .new : worst.map { CellStyle.of($0.health) } ?? .healthy
-        return StyledText(parts.joined(separator: "  "), style)
+        return StyledText(parts.joined(separator: width >= 56 ? "  " : " "), style)
     }
 
     func nodeTitle(width: Int) -> String {
@@ -333,7 +367,7 @@ struct WorkerBox {
     /// The compact form in `rows` rows (3 at least): the components line, then the API line and pods as room allows.
     func compact(x: Int, top: Int, width: Int, rows: Int) -> WorkerLayout.Placed {
         let room = max(1, rows - 2)
-        var lines = [componentsLine]
+        var lines = [componentsLine(width: width)]
         if room >= 3 { lines.append(apiLine) }
         if room > lines.count {
             lines += Engine.podRows(worker.podGroups, width: width - 4, capacity: room - lines.count, ascii: ascii)

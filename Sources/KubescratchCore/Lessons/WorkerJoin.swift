@@ -15,6 +15,10 @@ extension Lesson {
             joined.kind = kind
             joined.id = "join-\(worker.name)-\(step.id)"
             joined.title = step.title.replacingOccurrences(of: taught.name, with: worker.name)
+            if case .action(.worker(.podRoutes, _), _) = kind {
+                // The lesson's "on both nodes" is about two; a join routes to and from every node.
+                joined.title = "Add the pod network routes between \(worker.name) and every other node"
+            }
             joined.prose = ""
             joined.suggestions = joined.suggestions.map { $0.replacingOccurrences(of: taught.name, with: worker.name) }
             return joined

@@ -27,7 +27,8 @@ extension Engine {
             return try await copyImages(to: worker, timeout: timeout)
         case .podRoutes:
             try await host.addPodRoutes()
-            return .done("each node now knows where the other node's pods are")
+            return .done(workers.count > 1 ? "every node now knows where \(worker.name)'s pods are, and \(worker.name) where theirs are"
+                                            : "each node now knows where the other node's pods are")
         case .removePodRoutes:
             try await host.removePodRoutes()
             return .done("the pod routes are gone")
