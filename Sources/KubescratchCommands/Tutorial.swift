@@ -9,10 +9,8 @@ struct TutorialCommand: AsyncParsableCommand {
         commandName: "tutorial",
         abstract: "The full-screen tutorial (the default): lessons, the live node diagram and each step's output.",
         discussion: """
-            Starts where the node is (resume). Keys: Enter run the step · p back · PgUp/PgDn scroll · 1-6 go to a stage · \
-            r replay · x break it (at a stage's end) · v version notes · d diagram · Tab select a component (either node), \
-            then l log, f flags, h health, b break it · ? help · q quit. \
-            When the output is not a terminal, or with --plain, the plain runner (`kubescratch run`) is used instead.
+            Starts where the node is (resume). When the output is not a terminal, or with --plain, the plain runner \
+            (`kubescratch run`) is used instead. Keys: \(ScreenKey.summary).
             """
     )
 

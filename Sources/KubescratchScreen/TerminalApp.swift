@@ -280,34 +280,33 @@ public final class TerminalApp {
             }
             return
         }
-        guard let scalar = UnicodeScalar(UInt32(code)) else { return }
-        switch Character(scalar) {
-        case "\n", "\r", "n": lessonScroll = 0; send(.next)
-        case "p": lessonScroll = 0; send(.previous)
-        case "1", "2", "3", "4", "5", "6": send(.goToStage(Int(String(Character(scalar)))!))
-        case "r": send(.replayStage)
-        case "x": send(.breakIt)
-        case let key where Aside.allCases.contains { $0.key == key }:
-            let aside = Aside.allCases.first { $0.key == key }!
-            if shownAsides.remove(aside) == nil { shownAsides.insert(aside) }
-        case "a": showCalls.toggle()
-        case "P": traceOnePacket()
-        case ":": openPrompt()
-        case "t": takeSuggestion()
-        case "!": terminalWork = .shell
-        case "d": mode = mode == .diagram ? .tutorial : .diagram
-        case "?": mode = .help
-        case "q": quit()
-        case "\t": cycleSelection(backwards: false)
-        case "\u{1B}": inspector = nil; selected = nil
-        case "b":
+        guard let scalar = UnicodeScalar(UInt32(code)), let key = ScreenKey(Character(scalar)) else { return }
+        switch key {
+        case .next: lessonScroll = 0; send(.next)
+        case .previous: lessonScroll = 0; send(.previous)
+        case .goToStage: send(.goToStage(Int(String(Character(scalar)))!))
+        case .replay: send(.replayStage)
+        case .breakIt: send(.breakIt)
+        case .notes:
+            if let aside = Aside.allCases.first(where: { $0.key == Character(scalar) }), shownAsides.remove(aside) == nil { shownAsides.insert(aside) }
+        case .calls: showCalls.toggle()
+        case .packet: traceOnePacket()
+        case .commandLine: openPrompt()
+        case .suggestion: takeSuggestion()
+        case .shell: terminalWork = .shell
+        case .diagram: mode = mode == .diagram ? .tutorial : .diagram
+        case .help: mode = .help
+        case .quit: quit()
+        case .select: cycleSelection(backwards: false)
+        case .escape: inspector = nil; selected = nil
+        case .breakComponent:
             if let component = selected { send(.toggleComponent(component)) }
-        case "l":
+        case .log:
             if let component = selected ?? session.crashedFirst {
                 let supervisor = driver.tutorial.engine.context.supervisor
                 inspector = ("log of \(component.name) (following)", { supervisor.logTail(component, lines: 200).split(separator: "\n").map(String.init) })
             }
-        case "f":
+        case .flags:
             if let component = selected {
                 let plan = driver.tutorial.engine.context.planner.plan(component, kubeletMode: driver.tutorial.engine.context.supervisor.record(component)?.kubeletMode ?? .cluster)
                 // Split once here, not on every redraw: the plan does not change while it is shown.
@@ -318,13 +317,13 @@ public final class TerminalApp {
                     .flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
                 inspector = ("flags and config of \(component.name)", { lines })
             }
-        case "h":
+        case .health:
             if let component = selected {
                 let health = driver.tutorial.engine.context.planner.plan(component).health
                 let box = diagram?.box(of: component)
                 inspector = ("health of \(component.name)", { ["\(health)", "now: \(box?.health.word ?? "unknown")", box?.pid.map { "pid \($0)" } ?? ""] })
             }
-        default: break
+        case .scrollLesson, .scrollOutput: break  // special keys, above
         }
     }
 

@@ -147,3 +147,26 @@ import Testing
         #expect(DiagramModel(state: try FixtureStates.state(stage: 5)).box(of: ComponentID(.kubelet, on: .second)) == nil)
     }
 }
+
+/// The keys are written once (ScreenKey): the README's table must list the same keys, in the same order, saying the
+/// same, and every typed character reaches exactly one key.
+@Suite struct ScreenKeyTests {
+    @Test func theReadmeListsTheSameKeys() throws {
+        let readme = try String(contentsOfFile: Repo.root + "/README.md", encoding: .utf8)
+        let rows = readme.split(separator: "\n").filter { $0.hasPrefix("| `") }.map { row -> (String, String) in
+            let cells = row.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            return (cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`")), cells[2])
+        }
+        #expect(rows.map(\.0) == ScreenKey.allCases.map(\.label))
+        #expect(rows.map(\.1) == ScreenKey.allCases.map(\.help))
+    }
+
+    @Test func everyCharacterHasOneKey() {
+        let characters = ScreenKey.allCases.flatMap(\.characters)
+        #expect(Set(characters).count == characters.count, "a character does two things")
+        for key in ScreenKey.allCases { for character in key.characters { #expect(ScreenKey(character) == key) } }
+        #expect(ScreenKey("z") == nil)
+        #expect(ScreenComposer.keyHints == "Enter run · p back · 1-6 stage · r replay · : command · d diagram · Tab select · ? help · q quit")
+        #expect(ScreenKey.allCases.filter { $0.hint != nil }.count == ScreenComposer.keyHints.components(separatedBy: " · ").count)
+    }
+}

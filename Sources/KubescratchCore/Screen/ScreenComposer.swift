@@ -75,7 +75,7 @@ public struct ScreenInput: Sendable {
 public enum ScreenComposer {
     public static let minimumWidth = 80
     public static let minimumHeight = 24
-    public static let keyHints = "Enter run · p back · 1-6 stage · r replay · : command · d diagram · Tab select · ? help · q quit"
+    public static let keyHints = ScreenKey.hints
 
     public static func compose(_ input: ScreenInput) -> Grid {
         var grid = Grid(width: max(1, input.width), height: max(1, input.height), ascii: input.ascii)
@@ -297,28 +297,7 @@ public enum ScreenComposer {
 
     static func drawHelp(into grid: inout Grid, area: Rect) {
         frame("Keys", area, into: &grid)
-        let keys = [
-            ("Enter / n", "run the step you are reading (at a stage's end: go to the next stage)"),
-            ("p", "read the previous step again (the node is not changed)"),
-            ("PgUp / PgDn", "scroll the lesson"),
-            ("1 … 6", "go to a stage: the node is moved to its start (asks first)"),
-            ("r", "replay this stage from its start (asks first)"),
-            ("d", "the node diagram on the whole screen (d again to come back)"),
-            ("Tab", "select a component in the diagram (the API calls show only its own)"),
-            ("a", "below 140 columns: the API calls in the output pane's place (a again: back)"),
-            ("l / f / h", "the selected component's log, its command line and config, its health"),
-            ("b", "break it: stop the selected component, or start it again"),
-            ("x", "at a stage's end: run its break-it section (predict, break, watch, heal)"),
-            ("P", "follow one packet to the NodePort: the rules it matched, the pod that answered (stage 5 on)"),
-            ("v / m", "hide or show the lesson's version notes (other releases) / machine notes (some machines' needs)"),
-            (":", "a command line: kubectl, ctr, crictl, etcdctl … with this node's environment; output below"),
-            ("t", "put the step's next suggested command on the command line"),
-            ("!", "your shell with the same environment (exit returns here)"),
-            ("PgUp / PgDn", "with a command's output shown: scroll it"),
-            ("Esc", "back to the output of the steps"),
-            ("q", "quit at once; the node keeps running (`kubescratch` resumes, `kubescratch reset` removes it)"),
-            ("?", "this help; any key closes it"),
-        ]
+        let keys = ScreenKey.allCases.map { ($0.label, $0.help) }
         for (index, entry) in keys.enumerated() where index < area.height - 2 {
             grid.write(entry.0, x: area.x + 3, y: area.y + 1 + index, style: .title, limit: 14)
             grid.write(entry.1, x: area.x + 18, y: area.y + 1 + index, style: .plain, limit: area.width - 20)

@@ -105,12 +105,8 @@ extension Tutorial {
         switch run.kind {
         case .stage(let stage): return book.stage(stage)
         case .breakIt(let stage): return book.stage(stage)?.breakItSection
-        case .rewind(let stage):
-            var lesson = book.stage(stage)
-            lesson?.title = run.title
-            lesson?.closing = ""
-            return lesson
-        case .join:
+        case .rewind, .join:
+            // Under their own title ("Rewind stage 6 done in …"): not the stage's own run.
             return Lesson(stage: nil, title: run.title, file: "", components: [], steps: run.steps, rewind: [], closing: "")
         case .reset, .restore, .restart, .heal:
             return nil
