@@ -57,7 +57,7 @@ struct SetupCommand: AsyncParsableCommand {
     var crictl: String?
 
     func validate() throws {
-        for (flag, value, _) in [("kubernetes", kubernetes, \ReleaseVersions.kubernetes)] + companionFlags {
+        for (flag, value) in [("kubernetes", kubernetes)] + companionFlags {
             if let value, KubernetesVersion(parsing: value) == nil { throw ValidationError("--\(flag) must look like v1.2.3, not \(value)") }
         }
         for group in only where Artifact.Group(rawValue: group) == nil {
@@ -69,78 +69,37 @@ struct SetupCommand: AsyncParsableCommand {
 
     static var defaultCache: String { StateLayout.defaultCache(environment: ProcessInfo.processInfo.environment) }
 
-    /// Each companion's flag, its value, and the version it sets.
-    var companionFlags: [(String, String?, WritableKeyPath<ReleaseVersions, KubernetesVersion>)] {
-        [("etcd", etcd, \.etcd), ("containerd", containerd, \.containerd), ("runc", runc, \.runc), ("cni", cni, \.cni), ("crictl", crictl, \.crictl)]
-    }
-
-    func overrides(_ versions: inout ReleaseVersions) {
-        for (_, value, keyPath) in companionFlags {
-            if let version = value.flatMap(KubernetesVersion.init(parsing:)) { versions[keyPath: keyPath] = version }
-        }
+    /// Each companion's flag and its value.
+    var companionFlags: [(String, String?)] {
+        [("etcd", etcd), ("containerd", containerd), ("runc", runc), ("cni", cni), ("crictl", crictl)]
     }
 
     func run() async throws {
+        var request = SetupRequest(cache: cache ?? Self.defaultCache)
+        request.source = source
+        request.kubernetes = kubernetes.flatMap(KubernetesVersion.init(parsing:))
+        request.only = Set(only.compactMap(Artifact.Group.init(rawValue:)))
+        request.binDir = binDir
+        request.mirror = (mirror ?? ProcessInfo.processInfo.environment["KUBESCRATCH_MIRROR"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        request.from = from
+        let version = { (text: String?) in text.flatMap(KubernetesVersion.init(parsing:)) }
+        request.companions.etcd = version(etcd)
+        request.companions.containerd = version(containerd)
+        request.companions.runc = version(runc)
+        request.companions.cni = version(cni)
+        request.companions.crictl = version(crictl)
+        let progressLine = ProgressLine(enabled: isatty(1) == 1)
+        let display = SourceBuildDisplay(enabled: isatty(1) == 1)
+        let output = SetupOutput(say: { say($0) }, progress: progressLine.show, build: display.show,
+                                 clear: { progressLine.finish(); display.finish() }, requireRoot: { try Setup.requireRoot($0) })
         do {
-            try await Interrupts.cancellingOnCtrlC { try await self.setUp() }
+            let setup = SetupRun(request, output: output)
+            try await Interrupts.cancellingOnCtrlC { [self] in finished(bin: try await setup.run()) }
         } catch is CancellationError {
             say("setup interrupted. What was finished is kept in the cache: run setup again to go on from there.")
             throw ExitCode(130)
-        }
-    }
-
-    func setUp() async throws {
-        let cache = self.cache ?? Self.defaultCache
-        let mirror = (self.mirror ?? ProcessInfo.processInfo.environment["KUBESCRATCH_MIRROR"]).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        do {
-            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-        } catch {
-            throw Self.explained(error, cache: cache)
-        }
-        // Two setups on one cache would write the same part files.
-        let lock = open(cache + "/.lock", O_CREAT | O_RDWR, 0o600)
-        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            throw UserFacingError("another kubescratch setup is using \(cache); wait for it to finish (or choose --cache DIR)")
-        }
-        defer { close(lock) }
-        let distribution = DistributionSource.forHost(osRelease: (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? "")
-        let requested = kubernetes.flatMap(KubernetesVersion.init(parsing:))
-        let free = source == .auto && mirror == nil && from == nil
-        if source == .debian || (free && requested == nil && pinnedSource(cache) != nil) {
-            return try await buildFromSource(DistributionSource.debianBookworm, host: distribution, cache: cache, requested: requested)
-        }
-        // Decided in a few seconds, before anything else: the downloads would retry for half a minute.
-        if mirror == nil, from == nil, !FileManager.default.fileExists(atPath: cache + "/pinned-release"),
-           case .unreachable(let why) = await Reachability.check(host: "dl.k8s.io", port: 443) {
-            guard let fallback = SetupRoute.fallback(after: .unreachable, source: source, mirrorOrFolder: false, requested: requested, available: distribution) else {
-                throw UserFacingError(SetupRoute.noWayMessage(why, available: distribution, requested: requested))
-            }
-            announceFallback(fallback, why: why, cache: cache)
-            return try await buildFromSource(fallback, host: distribution, cache: cache, requested: requested)
-        }
-        // Created after everything that can throw before the do/catch below, which shuts it down on every path.
-        let downloader = Downloader()
-        let progressLine = ProgressLine(enabled: isatty(1) == 1)
-        let tell: @Sendable (String) -> Void = { line in progressLine.finish(); say("· \(line)") }
-        let installer = ReleaseInstaller(cache: cache, mirror: mirror, from: from, say: tell, progress: progressLine.show)
-        do {
-            let bin = try await install(with: installer, cache: cache, mirror: mirror, downloader: downloader)
-            progressLine.finish()
-            await downloader.shutdown()
-            try? FileManager.default.removeItem(atPath: cache + "/pinned-source")
-            finished(bin: bin)
-        } catch {
-            progressLine.finish()
-            await downloader.shutdown()
-            if case DownloadError.unreachable(let url, let why) = error {
-                let host = URL(string: url)?.host ?? url
-                if let fallback = SetupRoute.fallback(after: .unreachable, source: source, mirrorOrFolder: !free, requested: requested, available: distribution) {
-                    announceFallback(fallback, why: "\(host): \(why)", cache: cache)
-                    return try await buildFromSource(fallback, host: distribution, cache: cache, requested: requested)
-                }
-                if free { throw UserFacingError(SetupRoute.noWayMessage("\(host): \(why)", available: distribution, requested: requested)) }
-            }
-            throw Self.explained(error, cache: cache)
+        } catch let failure as SetupFailure {
+            throw UserFacingError(failure.description)
         }
     }
 
@@ -151,91 +110,6 @@ struct SetupCommand: AsyncParsableCommand {
         say("installed in \(bin). Next: kubescratch doctor\(flag), then kubescratch\(flag)")
         if getuid() != 0 {
             say("note: these files belong to you, and kubescratch runs them as root; `kubescratch setup` run as root keeps them root's")
-        }
-    }
-
-    func pinnedSource(_ cache: String) -> DistributionSource? {
-        (try? String(contentsOfFile: cache + "/pinned-source", encoding: .utf8))
-            .flatMap { DistributionSource.named($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
-    func announceFallback(_ source: DistributionSource, why: String, cache: String) {
-        say("""
-            cannot reach the release hosts (\(why)): building Kubernetes \(source.kubernetes) from \(source.title)'s source package \
-            instead, about \(source.typicalMinutes) min on 2 cores, once (kept in \(cache)). To refuse: Ctrl-C, then --mirror URL, \
-            --from DIR or --source release.
-            """)
-    }
-
-    /// `--source debian`, or the fallback: the distribution's source built into the cache, its companions from its
-    /// packages, installed into the bin folder like downloaded files.
-    func buildFromSource(_ source: DistributionSource, host: DistributionSource?, cache: String, requested: KubernetesVersion?) async throws {
-        guard host == source else {
-            throw UserFacingError("--source \(source.name) builds on \(source.title) (\(source.codename)) only, and this machine is not: use --mirror URL or --from DIR")
-        }
-        if let requested, requested != source.kubernetes {
-            throw UserFacingError("\(source.title)'s source package holds Kubernetes \(source.kubernetes), not \(requested): drop --kubernetes, or get \(requested) with --mirror URL or --from DIR")
-        }
-        // It installs packages with apt.
-        try Setup.requireRoot("setup --source")
-        let plan = SourceBuildPlan(source: source, cache: cache)
-        let display = SourceBuildDisplay(enabled: isatty(1) == 1)
-        let builder = SourceBuilder(plan: plan, tell: display.show)
-        let started = Date()
-        let output: String
-        do {
-            try await builder.installPackages(source.companionPackages.map(\.package),
-                                              why: "etcd, containerd, runc and the CNI plugins that pair with \(source.kubernetes)")
-            output = try await builder.build()
-        } catch let error as LoggedCommandError where error.isApt {
-            // No release hosts and no distribution archive either: say every way there is, once.
-            display.finish()
-            throw UserFacingError(SetupRoute.noWayMessage("\(source.title)'s archive could not be reached either (\(error))",
-                                                          available: source, requested: requested))
-        } catch let error as SourceBuildError {
-            display.finish()
-            if case .packages = error { throw UserFacingError(SetupRoute.noWayMessage("\(error)", available: source, requested: requested)) }
-            throw UserFacingError(error.description)
-        } catch {
-            display.finish()
-            throw error
-        }
-        display.finish()
-        let bin = binDir ?? "\(cache)/bin/\(source.kubernetes)"
-        let installer = ReleaseInstaller(cache: cache, mirror: nil, from: nil, say: { say("· \($0)") }, progress: { _ in })
-        try installer.installBuilt(plan.binaries.map { "\(output)/\($0)" }, into: bin)
-        try source.name.write(toFile: cache + "/pinned-source", atomically: true, encoding: .utf8)
-        try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
-        say(String(format: "· Kubernetes %@ from %@'s source, ready in %.0f s (the build log: %@)", source.kubernetes.description, source.title,
-                   Date().timeIntervalSince(started), plan.log))
-        finished(bin: bin)
-    }
-
-    func install(with installer: ReleaseInstaller, cache: String, mirror: String?, downloader: Downloader) async throws -> String {
-        let versions = try await installer.resolveVersions(kubernetes.flatMap(KubernetesVersion.init(parsing:)), overrides: overrides, etcdGiven: etcd != nil, downloader: downloader)
-        let bin = binDir ?? "\(cache)/bin/\(versions.kubernetes)"
-        let groups = Set(only.compactMap(Artifact.Group.init(rawValue:)))
-        let artifacts = ReleaseArtifacts.list(versions, mirror: mirror).filter { groups.isEmpty || groups.contains($0.group) }
-        say("Kubernetes \(versions.kubernetes) with etcd \(versions.etcd), containerd \(versions.containerd), runc \(versions.runc), CNI plugins \(versions.cni), crictl \(versions.crictl), pause \(versions.pause): \(artifacts.count) files")
-        let warnings = try await installer.install(artifacts, into: bin, downloader: downloader)
-        try installer.pin(versions, binDir: bin)
-        // Repeated after the progress lines, where they are seen: an optional file was replaced or left out.
-        for warning in warnings { say("warning: \(warning)") }
-        try bin.write(toFile: "\(cache)/current-bin-dir", atomically: true, encoding: .utf8)
-        return bin
-    }
-
-    /// What went wrong, in words that say what to do.
-    static func explained(_ error: Error, cache: String) -> Error {
-        switch error {
-        case let error as DownloadError:
-            return UserFacingError(error.description)
-        case let error as CocoaError where error.code == .fileWriteNoPermission || error.code == .fileReadNoPermission:
-            return UserFacingError("no permission to write \(error.filePath ?? cache): run setup with sudo, or choose --cache DIR and --bin-dir DIR you can write")
-        case let error as CocoaError where error.code == .fileWriteOutOfSpace:
-            return UserFacingError(DownloadError.diskFull(error.filePath ?? cache).description)
-        default:
-            return error
         }
     }
 }
