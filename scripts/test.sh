@@ -19,6 +19,8 @@ command -v swift >/dev/null || { echo "test.sh: no Swift toolchain in PATH or /o
 
 swift build --build-tests
 swift test
+# The e2e lane's Python helpers (the network plan, the address guard), without a node.
+python3 tests/e2e/test_kslib.py
 # Warnings (an answer given away before its Predict prompt) fail the tests too.
 .build/debug/kubescratch lessons check lessons 2>&1 | tee /tmp/kubescratch-lessons-check.out
 ! grep -q "^warning:" /tmp/kubescratch-lessons-check.out || { echo "lessons check warned (above)"; exit 1; }

@@ -18,7 +18,32 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run stages up to this one (1-6).", valueName: "N"))
     var through: Int = Lesson.stages.upperBound
 
-    @Flag(name: .long, help: "Plain text output (the only output this command has so far; kept for scripts).")
+    @OptionGroup var walk: WalkOptions
+
+    @Flag(name: .long, help: "Do not draw the node after each stage.")
+    var noDiagram = false
+
+    @Flag(name: .customLong("break"), help: "After each stage, run its break-it section: predict, stop a part, watch what no longer works, heal it.")
+    var breakIt = false
+
+    func validate() throws {
+        guard Lesson.stages.contains(through) else { throw ValidationError("--through must be \(Lesson.stageRange)") }
+        try walk.validate(reaching: through)
+    }
+
+    func run() async throws {
+        try Setup.requireRoot("run")
+        try await Session.run(node: node, yes: walk.yes, showProse: !walk.stepsOnly, diagram: !noDiagram) { driver, beforeStep in
+            try await driver.resume()
+            try await driver.walk(through: through, breakIt: breakIt, beforeStep: beforeStep)
+            try await walk.join(driver)
+        }
+    }
+}
+
+/// What `run` and `stage` share: how they print and wait, and how many nodes stage 6 ends with.
+struct WalkOptions: ParsableArguments {
+    @Flag(name: .long, help: "Plain text output (the only output these commands have so far; kept for scripts).")
     var plain = false
 
     @Flag(name: .long, help: "Never wait for a key: for scripts and CI.")
@@ -27,42 +52,22 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not print the lesson text, only steps, commands and checks.")
     var stepsOnly = false
 
-    @Flag(name: .long, help: "Do not draw the node after each stage.")
-    var noDiagram = false
-
-    @Flag(name: .customLong("break"), help: "After each stage, run its break-it section: predict, stop a part, watch what no longer works, heal it.")
-    var breakIt = false
-
     @Option(name: .long, help: ArgumentHelp("How many nodes stage 6 ends with (2-9). The lesson brings node-2 in; node-3 and up then join by the same steps, written for each.", valueName: "N"))
     var nodes = 2
 
-    func validate() throws {
-        guard Lesson.stages.contains(through) else { throw ValidationError("--through must be \(Lesson.stageRange)") }
-        try Self.validate(nodes: nodes, reaching: through)
-    }
-
     /// Workers beyond node-2 come only with stage 6.
-    static func validate(nodes: Int, reaching stage: Int) throws {
+    func validate(reaching stage: Int) throws {
         guard (2...WorkerNode.indices.upperBound).contains(nodes) else { throw ValidationError("--nodes must be 2-\(WorkerNode.indices.upperBound)") }
         guard nodes == 2 || stage == Lesson.stages.upperBound else {
-            throw ValidationError("--nodes adds workers at the end of stage \(Lesson.stages.upperBound): use it with --through \(Lesson.stages.upperBound)")
+            throw ValidationError("--nodes adds workers at the end of stage \(Lesson.stages.upperBound): use it with stage \(Lesson.stages.upperBound)")
         }
     }
 
     /// node-3 … node-N, joined once stage 6 is done.
-    static func join(nodes: Int, _ driver: SessionDriver) async throws {
+    func join(_ driver: SessionDriver) async throws {
         let extra = WorkerNode.workers(ofCluster: nodes).filter { $0 != .second }
         guard !extra.isEmpty, driver.tutorial.completedStage >= Lesson.stages.upperBound else { return }
         try await driver.tutorial.carryOut(.join(extra))
-    }
-
-    func run() async throws {
-        try Setup.requireRoot("run")
-        try await Session.run(node: node, yes: yes, showProse: !stepsOnly, diagram: !noDiagram) { driver, beforeStep in
-            try await driver.resume()
-            try await driver.walk(through: through, breakIt: breakIt, beforeStep: beforeStep)
-            try await Run.join(nodes: nodes, driver)
-        }
     }
 }
 
@@ -84,35 +89,25 @@ struct StageCommand: AsyncParsableCommand {
     @Argument(help: "The stage to replay (1-6).")
     var number: Int
 
-    @Flag(name: .long, help: "Plain text output (the only output this command has so far; kept for scripts).")
-    var plain = false
-
-    @Flag(name: .long, help: "Never wait for a key.")
-    var yes = false
-
-    @Flag(name: .long, help: "Do not print the lesson text, only steps, commands and checks.")
-    var stepsOnly = false
+    @OptionGroup var walk: WalkOptions
 
     @Flag(name: .long, help: "Only bring the node to the start of stage N, then stop (`kubescratch` goes on from there).")
     var startOnly = false
 
-    @Option(name: .long, help: ArgumentHelp("How many nodes stage 6 ends with (2-9). The lesson brings node-2 in; node-3 and up then join by the same steps, written for each.", valueName: "N"))
-    var nodes = 2
-
     func validate() throws {
         guard Lesson.stages.contains(number) else { throw ValidationError("the stage must be \(Lesson.stageRange)") }
-        try Run.validate(nodes: nodes, reaching: number)
+        try walk.validate(reaching: number)
     }
 
     func run() async throws {
         try Setup.requireRoot("stage")
-        try await Session.run(node: node, yes: yes, showProse: !stepsOnly, diagram: true) { driver, beforeStep in
+        try await Session.run(node: node, yes: walk.yes, showProse: !walk.stepsOnly, diagram: true) { driver, beforeStep in
             let started = Date()
             try await driver.replay(stage: number)
             say(String(format: "· back at the start of stage %d in %.1f s", number, Date().timeIntervalSince(started)))
             if startOnly { return }
             try await driver.walk(through: number, beforeStep: beforeStep)
-            try await Run.join(nodes: nodes, driver)
+            try await walk.join(driver)
         }
     }
 }

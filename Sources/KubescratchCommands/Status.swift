@@ -33,6 +33,8 @@ struct Status: AsyncParsableCommand {
         /// Every node as data (the first, then each worker): scripts read the network plan here.
         var nodes: [ClusterNode]
         var clusterCIDR: String?
+        /// The API server's --service-cluster-ip-range: ClusterIPs come from it.
+        var serviceRange: String?
     }
 
     func run() async throws {
@@ -64,7 +66,7 @@ struct Status: AsyncParsableCommand {
                             unfinishedStage: progress?.unfinishedStage,
                             kubeconfig: FileManager.default.fileExists(atPath: layout.adminKubeconfig) ? layout.adminKubeconfig : nil,
                             components: components, nodes: observer?.nodes() ?? [],
-                            clusterCIDR: observer?.context.network.clusterCIDR)
+                            clusterCIDR: observer?.context.network.clusterCIDR, serviceRange: observer?.context.network.serviceRange)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -102,7 +102,7 @@ enum ConstructedWorker {
         let state = try FixtureStates.threeNodes()
         let model = DiagramModel(state: state)
         #expect(model.workers.map(\.name) == ["node-2", "node-3"])
-        #expect(model.nodePorts.first?.onWorkers == [.init(node: "node-2", count: 4, podRoutes: true), .init(node: "node-3", count: 4, podRoutes: true)])
+        #expect(model.nodePorts.first?.onWorkers.map(\.said) == ["4 on node-2", "4 on node-3"])
         for (width, height) in [(80, 24), (120, 40), (200, 60)] {
             let layout = DiagramLayoutEngine.layout(model, width: width, height: height)
             let first = try #require(layout.node)
@@ -150,7 +150,7 @@ enum ConstructedWorker {
         let firstWeb = model.podGroups.first { $0.header != nil }!.pods.map(\.name)
         #expect(firstWeb == ["web-7648778cf4-2xcb5", "web-7648778cf4-g76n9"])
         #expect(model.nodeTitle == "node vm · 192.0.2.2 · control plane")
-        #expect(model.nodePorts.first?.backends == 4 && model.nodePorts.first?.onWorkers == [.init(node: "node-2", count: 2, podRoutes: false)])
+        #expect(model.nodePorts.first?.backends == 4 && model.nodePorts.first?.onWorkers.map(\.said) == ["2 on node-2, no pod route"])
         #expect(second.link.label == "10.201.0.1 ⇄ 10.201.0.2  pod routes: none")
         #expect(DiagramModel(state: ConstructedWorker.withRoutes).workers.first?.link.label
                 == "10.201.0.1 ⇄ 10.201.0.2  pod routes: 10.200.0.0/24 ⇄ 10.200.1.0/24")

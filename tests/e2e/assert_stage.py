@@ -84,11 +84,11 @@ def stage5():
         print(f"  ok: http://{host}:{port}/ answers 200")
     # The ClusterIP only once kube-proxy's rule catches it: before, the packet would leave by the default route.
     cluster_ip = service["spec"]["clusterIP"]
-    assert kslib.is_in(cluster_ip, kslib.SERVICE_RANGE), f"ClusterIP {cluster_ip} outside the service range"
+    assert kslib.is_in(cluster_ip, plan.service_range), f"ClusterIP {cluster_ip} outside the service range"
     services = subprocess.run(["iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"], capture_output=True, text=True).stdout
     assert f"-d {cluster_ip}/32 " in services, f"no KUBE-SERVICES rule for {cluster_ip}:\n{services}"
     url = f"http://{cluster_ip}:{service['spec']['ports'][0]['port']}/"
-    status = kslib.http_status(url, plan, also_allow=kslib.SERVICE_RANGE)
+    status = kslib.http_status(url, plan, also_allow=plan.service_range)
     assert status == 200, f"ClusterIP {cluster_ip} answered {status}"
     print(f"  ok: ClusterIP {cluster_ip} answers 200 (its KUBE-SERVICES rule exists)")
 

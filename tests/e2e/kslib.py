@@ -1,7 +1,7 @@
 """What the e2e scripts share: kubectl and ctr on this node, waiting with a deadline, HTTP GETs that only reach this
 node, and the network plan as `kubescratch status --json` reports it.
 
-No address is written here (the service range aside, which status --json does not report): every node's address, pod
+No address is written here: every node's address, pod
 range and link come from the plan, so a cluster of any size is checked the same way.
 
 Environment: BIN (the Kubernetes binaries), KUBESCRATCH_STATE_DIR (default /var/lib/kubescratch), KS (the kubescratch
@@ -18,8 +18,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-# kube-apiserver's --service-cluster-ip-range: the one range status --json does not report.
-SERVICE_RANGE = ipaddress.IPv4Network("10.32.0.0/24")
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 
 
@@ -181,12 +179,15 @@ class Node:
 @dataclass(frozen=True)
 class Plan:
     cluster_cidr: ipaddress.IPv4Network
+    service_range: ipaddress.IPv4Network  # kube-apiserver's --service-cluster-ip-range: ClusterIPs
     nodes: tuple[Node, ...]
 
     def __post_init__(self):
         # The HTTP guard trusts these ranges: a plan that would widen it to addresses off this node is refused.
         require(self.nodes, "the plan lists no node")
         require(self.cluster_cidr.is_private, f"cluster CIDR {self.cluster_cidr} is not a private range")
+        require(self.service_range.is_private and not self.service_range.overlaps(self.cluster_cidr),
+                f"service range {self.service_range} is not a private range apart from the cluster CIDR")
         require(len(set(self.names)) == len(self.names), f"node names repeat: {self.names}")
         require(self.first.link is None, f"the first node {self.first.name} has a link: {self.first.link}")
         for node in self.nodes:
@@ -253,7 +254,8 @@ def _node(entry):
 def parse_plan(status):
     """The plan in a parsed `kubescratch status --json`."""
     try:
-        return Plan(ipaddress.IPv4Network(status["clusterCIDR"]), tuple(_node(entry) for entry in status["nodes"]))
+        return Plan(ipaddress.IPv4Network(status["clusterCIDR"]), ipaddress.IPv4Network(status["serviceRange"]),
+                    tuple(_node(entry) for entry in status["nodes"]))
     except (KeyError, TypeError, ValueError) as error:
         raise AssertionError(f"status --json holds no usable network plan: {type(error).__name__} {error}") from None
 

@@ -278,7 +278,7 @@ pod_ranges = [ipaddress.ip_network(n["podRange"]) for n in plan["nodes"]]
 links = [ipaddress.ip_network(n["link"]) for n in plan["nodes"] if n.get("link")]
 assert len(pod_ranges) == 3 and len(links) == 2, plan["nodes"]
 allowed = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", f"{node_ip}/32", "224.0.0.0/4", "::1/128", "ff00::/8", "fe80::/10")] + pod_ranges + links
-service_range = ipaddress.ip_network("10.32.0.0/24")
+service_range = ipaddress.ip_network(plan["serviceRange"])
 flows, bad = 0, []
 for name in ("ipv4", "ipv6"):
     for line in (folder / name).read_text().splitlines():

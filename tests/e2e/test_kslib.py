@@ -20,6 +20,7 @@ import kslib
 # JSONEncoder does by default (test_explicit_nulls has them as null).
 STATUS = {
     "clusterCIDR": "10.200.0.0/16",
+    "serviceRange": "10.32.0.0/24",
     "completedStage": 6,
     "components": [],
     "nodes": [
@@ -123,6 +124,8 @@ class PlanTests(unittest.TestCase):
             self.assertRaisesRegex(AssertionError, message, kslib.parse_plan, status)
         self.assertRaisesRegex(AssertionError, "not a private range", kslib.parse_plan, dict(STATUS, clusterCIDR="11.0.0.0/8"))
         self.assertRaisesRegex(AssertionError, "no node", kslib.parse_plan, dict(STATUS, nodes=[]))
+        self.assertRaisesRegex(AssertionError, "apart from the cluster CIDR", kslib.parse_plan, dict(STATUS, serviceRange="10.200.9.0/24"))
+        self.assertRaisesRegex(AssertionError, "no usable network plan", kslib.parse_plan, {k: v for k, v in STATUS.items() if k != "serviceRange"})
 
 
 class RefusingOpener:
@@ -197,10 +200,10 @@ class HTTPTests(unittest.TestCase):
                 raise OSError("not really sent")
 
         with mock.patch.object(kslib, "_OPENER", RecordingOpener()):
-            allowed = kslib.http_status("http://10.32.0.10:80/", self.plan, also_allow=kslib.SERVICE_RANGE)
+            allowed = kslib.http_status("http://10.32.0.10:80/", self.plan, also_allow=self.plan.service_range)
             self.assertEqual(allowed, "not really sent")
             self.assertRaises(AssertionError, kslib.http_status, "http://10.32.1.10/", self.plan,
-                              also_allow=kslib.SERVICE_RANGE)
+                              also_allow=self.plan.service_range)
         self.assertEqual(opened, ["http://10.32.0.10:80/"])
 
     def test_request_from_pod_refuses_addresses_outside_the_pod_ranges(self):

@@ -52,6 +52,8 @@ echo "  ok: stage 1 ran step by step from the screen"
 wait_for "Press x to break it"
 observed=$(mktemp /tmp/kubescratch-breakit1.XXXXXX)
 python3 tests/e2e/observe_breakit.py watch 1 "$observed" & observer=$!
+# Its first look is the "before": the section kills the container a moment after x.
+for _ in $(seq 100); do [ -s "$observed" ] && break; sleep 0.05; done
 tmux -S "$sock" send-keys x
 wait_for "break-it section of stage 1 done" 180
 sleep 1.5  # a few looks at the healed node

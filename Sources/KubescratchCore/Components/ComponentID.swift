@@ -76,13 +76,21 @@ public struct ComponentID: Hashable, Sendable, Comparable, CustomStringConvertib
     public static func < (a: Self, b: Self) -> Bool { a.startOrder < b.startOrder }
 }
 
-extension ComponentID: Codable {
+extension ComponentID: NamedValue {}
+
+/// A value written as its name (`node-3`, `node-3-kubelet`) in supervisor records, JSON and lessons.
+public protocol NamedValue: Codable {
+    var name: String { get }
+    init?(name: String)
+}
+
+extension NamedValue {
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = ComponentID(name: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown component \(text)"))
+        guard let value = Self(name: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a \(Self.self): \(text)"))
         }
-        self = id
+        self = value
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -231,7 +231,7 @@ public enum DiagramLayoutEngine {
             var pods = "\(path.backends) pod\(path.backends == 1 ? "" : "s")"
             if !path.onWorkers.isEmpty {
                 // kube-proxy may pick a pod on a worker: reachable only over its pod routes.
-                pods += " (" + path.onWorkers.map { "\($0.count) on \($0.node)\($0.podRoutes ? "" : ", no pod route")" }.joined(separator: ", ") + ")"
+                pods += " (" + path.onWorkers.map(\.said).joined(separator: ", ") + ")"
             }
             let text = path.proxyRunning
                 ? "\(start) \(arrow) kube-proxy's rules \(arrow) \(pods)"

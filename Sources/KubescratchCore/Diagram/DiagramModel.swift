@@ -213,11 +213,8 @@ public struct DiagramModel: Sendable, Equatable {
         public var count: Int
         public var podRoutes: Bool
 
-        public init(node: String, count: Int, podRoutes: Bool) {
-            self.node = node
-            self.count = count
-            self.podRoutes = podRoutes
-        }
+        /// "4 on node-2" (", no pod route" while there is none).
+        public var said: String { "\(count) on \(node)\(podRoutes ? "" : ", no pod route")" }
     }
 
     /// A worker node as drawn: its own components and pods, its Node object's condition, its link to the first node.

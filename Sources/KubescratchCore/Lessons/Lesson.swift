@@ -184,7 +184,6 @@ public enum Check: Sendable, Equatable {
     /// No running pod of that name: asked of the API when it runs, of containerd before it exists.
     case podGone(String)
     case nodeRegistered
-    case nodeReady
     /// The API server's read-only copy of a static pod, named `<pod>-<node>`.
     case mirrorPod(String)
     case replicaSets(deployment: String, count: Int)

@@ -406,9 +406,8 @@ public struct LessonParser: Sendable {
         case "pods-gone": return .podsGone(selector: try fields.requiredString("selector"))
         case "pod-gone": return .podGone(try fields.requiredString("pod"))
         case "node-registered": return .nodeRegistered
-        case "node-ready":
-            if let node = try fields.optionalString("node") { return .nodeIs(node: node, ready: true) }
-            return .nodeReady
+        // Without a node: this node ({node}), like any other.
+        case "node-ready": return .nodeIs(node: try fields.optionalString("node") ?? "{node}", ready: true)
         case "node-not-ready": return .nodeIs(node: try fields.requiredString("node"), ready: false)
         case "node-tainted", "node-untainted":
             return .nodeTaint(node: try fields.requiredString("node"), key: try fields.requiredString("taint"), present: name == "node-tainted")

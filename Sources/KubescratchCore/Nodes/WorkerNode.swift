@@ -1,7 +1,7 @@
 /// A worker node of stage 6, by its number: node-2, node-3, … Node 1 is this machine, which keeps the control plane.
 /// Everything else about a worker (its addresses, namespace, pod range, folder, cgroup parent) follows from the
 /// number: `WorkerNetwork` and `WorkerPlanner`.
-public struct WorkerNode: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+public struct WorkerNode: Hashable, Sendable, Comparable, NamedValue, CustomStringConvertible {
     public let index: Int
 
     /// Up to node-9: one digit keeps every kernel name within 15 characters, and each worker costs about 150 MiB.
@@ -28,19 +28,6 @@ public struct WorkerNode: Hashable, Sendable, Comparable, Codable, CustomStringC
     public var name: String { "node-\(index)" }
     public var description: String { name }
     public static func < (a: Self, b: Self) -> Bool { a.index < b.index }
-
-    public init(from decoder: Decoder) throws {
-        let name = try decoder.singleValueContainer().decode(String.self)
-        guard let node = WorkerNode(name: name) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a worker node: \(name)"))
-        }
-        self = node
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(name)
-    }
 }
 
 /// Any node of the cluster as data, the first one included: what `status --json` lists and scripts read instead of

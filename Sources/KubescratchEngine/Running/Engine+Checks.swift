@@ -51,7 +51,7 @@ extension Engine {
         case .podGone(let pod):
             return apiServerUp ? "kubectl get pod \(pod) -o json"
                 : "ctr -a \(layout.containerdSocket) -n k8s.io tasks ls   # no API server: ask containerd"
-        case .nodeRegistered, .nodeReady: return "kubectl get node \(node) -o json"
+        case .nodeRegistered: return "kubectl get node \(node) -o json"
         case .mirrorPod(let pod): return "kubectl get pod \(pod)-\(node) -o json"
         case .replicaSets: return "kubectl get replicasets -o json"
         case .deploymentReady(let deployment, _): return "kubectl get deployment \(deployment) -o json"
@@ -138,18 +138,10 @@ extension Engine {
             guard let pod = try await getPod(name) else { return Observation(holds: true, detail: "no pod \(name) in the API") }
             return Observation(holds: false, detail: "pod \(name) is still there: \(pod.phase)")
 
-        case .nodeRegistered, .nodeReady:
-            guard let text = try await kubectlQuietOptional(["get", "node", node, "-o", "json"]) else {
-                return Observation(holds: false, detail: "node \(node) is not registered yet")
-            }
-            let object = try KubeDecoding.decode(Node.self, from: text)
-            if check == .nodeRegistered {
-                let taints = object.spec?.taints?.map { "\($0.key):\($0.effect)" }.joined(separator: ", ") ?? "none"
-                return Observation(holds: true, detail: "node \(node) is registered (taints: \(taints))")
-            }
-            let ready = object.readyCondition
-            return Observation(holds: object.isReady,
-                               detail: "node \(node): Ready=\(ready?.status ?? "unknown")\(ready?.message.map { " (\($0))" } ?? "")")
+        case .nodeRegistered:
+            guard let object = try await getNode(node) else { return Observation(holds: false, detail: "node \(node) is not registered yet") }
+            let taints = object.spec?.taints?.map { "\($0.key):\($0.effect)" }.joined(separator: ", ") ?? "none"
+            return Observation(holds: true, detail: "node \(node) is registered (taints: \(taints))")
 
         case .mirrorPod(let name):
             let mirrorName = "\(name)-\(node)"

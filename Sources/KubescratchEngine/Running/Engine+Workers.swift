@@ -81,7 +81,8 @@ extension Engine {
         let name = nodeName(word)
         guard let node = try await getNode(name) else { return Observation(holds: false, detail: "node \(name) is not registered") }
         let condition = node.readyCondition
-        let said = "node \(name): Ready=\(condition?.status ?? "unknown")\(condition?.reason.map { " (\($0))" } ?? "")"
+        // The condition's message says why in words ("kubelet is posting ready status", "Kubelet stopped posting node status.").
+        let said = "node \(name): Ready=\(condition?.status ?? "unknown")\((condition?.message ?? condition?.reason).map { " (\($0))" } ?? "")"
         return Observation(holds: node.isReady == ready, detail: said)
     }
 
