@@ -160,13 +160,15 @@ public struct RunPlanner: Sendable {
         let startable = position.lostWorkers.isEmpty ? position.missing : position.missing.filter { !$0.isOnWorker }
         if !startable.isEmpty {
             let mode = KubeletMode.onNode(atStage: position.completedStage, step: 0)
-            let steps = startable.sorted { Self.recoveryRank($0) < Self.recoveryRank($1) }.map { component in
+            let ordered = startable.sorted { Self.recoveryRank($0) < Self.recoveryRank($1) }
+            let steps = ordered.map { component in
                 Step(id: "restart-\(component.name)", title: "Start \(component.name) again",
                      kind: .action(.start(component, component.isOnWorker ? .cluster : mode), expectFailure: nil))
             }
+            // One line each: a log names the component that did not come back.
             return PlannedRun(.restart, title: "Start again what should run", steps: steps,
-                              note: "\(startable.map(\.name).joined(separator: ", ")) should be running after stage \(position.completedStage) but "
-                                  + "\(startable.count == 1 ? "is" : "are") not: starting \(startable.count == 1 ? "it" : "them") again")
+                              note: ordered.map { "\($0.name) should be running after stage \(position.completedStage) but is not: starting it again" }
+                                  .joined(separator: "\n"))
         }
         var unfinished = position.betweenSteps && request == .resume ? nil : position.unfinishedStage
         var note = unfinished.map { "stage \($0) did not finish last time: taking the node back to its start first" }
