@@ -31,7 +31,10 @@ import Testing
                 position.unfinishedStage = nil
                 if stage == 6 { position.workers = []; position.lostWorkers = []; position.missing = [] }
             case .reset: position = NodePosition(snapshots: position.snapshots)
-            case .restore(let stage), .stage(let stage): position.completedStage = stage; position.unfinishedStage = nil
+            case .restore(let stage), .stage(let stage):
+                position.completedStage = stage
+                position.unfinishedStage = nil
+                position.betweenSteps = false
             case .join(let worker): position.workers.append(worker)
             case .breakIt: break
             }
@@ -147,6 +150,21 @@ import Testing
                 }
             }()
         })
+    }
+
+    @Test func theLearnersRunGoesOnWhereItStopped() {
+        // Stopped cleanly after 4 steps of stage 3: the rest of stage 3 with its windows, its break-it section, stage 4.
+        let at = NodePosition(completedStage: 2, unfinishedStage: 3, betweenSteps: true, stepsDone: 4)
+        let (runs, end) = walk(.learn(through: 4, breakIt: true), from: at)
+        #expect(runs.map(\.kind) == [.stage(3), .breakIt(3), .stage(4), .breakIt(4)])
+        #expect(runs[0].from == 4 && !runs[0].fastForward && runs[2].from == 0)
+        #expect(end.completedStage == 4)
+        // Without break-it sections; and a node already there runs nothing.
+        #expect(walk(.learn(through: 4, breakIt: false), from: at).runs.map(\.kind) == [.stage(3), .stage(4)])
+        #expect(walk(.learn(through: 4, breakIt: true), from: NodePosition(completedStage: 5)).runs.isEmpty)
+        // Stopped in the middle of a step (not between two): the stage is taken back first.
+        let cut = NodePosition(completedStage: 2, unfinishedStage: 3, stepsDone: 4)
+        #expect(walk(.learn(through: 3, breakIt: false), from: cut).runs.map(\.kind) == [.rewind(3), .stage(3)])
     }
 
     @Test func breakItRunsOnce() {

@@ -4,8 +4,10 @@ public struct NodePosition: Sendable, Equatable {
     public var completedStage: Int
     /// A stage started and not finished.
     public var unfinishedStage: Int?
-    /// The learner stopped cleanly between two steps of `unfinishedStage`: it goes on from there, no rewind.
+    /// The learner stopped cleanly between two steps of `unfinishedStage`, after `stepsDone` of them: it goes on
+    /// from there, no rewind.
     public var betweenSteps: Bool
+    public var stepsDone: Int
     /// A break-it section cut short (Ctrl-C, a failed check): what it broke may still be broken.
     public var cutBreakIt: Int?
     /// Components the completed stage runs (and every worker present) that are not running.
@@ -17,11 +19,12 @@ public struct NodePosition: Sendable, Equatable {
     /// Stages whose kept end can be restored on an empty node.
     public var snapshots: Set<Int>
 
-    public init(completedStage: Int = 0, unfinishedStage: Int? = nil, betweenSteps: Bool = false, cutBreakIt: Int? = nil,
+    public init(completedStage: Int = 0, unfinishedStage: Int? = nil, betweenSteps: Bool = false, stepsDone: Int = 0, cutBreakIt: Int? = nil,
                 missing: [ComponentID] = [], lostWorkers: [WorkerNode] = [], workers: [WorkerNode] = [], snapshots: Set<Int> = []) {
         self.completedStage = completedStage
         self.unfinishedStage = unfinishedStage
         self.betweenSteps = betweenSteps
+        self.stepsDone = stepsDone
         self.cutBreakIt = cutBreakIt
         self.missing = missing
         self.lostWorkers = lostWorkers
@@ -40,6 +43,10 @@ public enum NodeRequest: Sendable, Equatable {
     case recover
     /// Go on from a clean stop between two steps: only start again what died.
     case resume
+    /// The learner's own run (`run`, `stage`): the rest of a stage stopped between two steps, then each next stage's
+    /// steps with their observation windows, through stage N; with `breakIt`, each stage run here is followed by its
+    /// break-it section.
+    case learn(through: Int, breakIt: Bool)
     /// The node as it was at the end of stage `N - 1`, ready for stage N to run (a replay, the screen's 1-6 and r).
     case moveToStart(Int)
     /// The node at the end of stage N, moving only forward (a restore, else the stages' steps without their windows).
@@ -84,6 +91,8 @@ public struct PlannedRun: Sendable, Equatable {
     public var kind: Kind
     public var title: String
     public var steps: [Step]
+    /// The first step to run: a learner's stage stopped between two steps goes on after the last one done.
+    public var from = 0
     /// Said before it runs: why the node needs it.
     public var note: String?
     /// Moving forward: checks that only show something are not waited for, and no progress is kept between steps.
@@ -131,6 +140,8 @@ public struct RunPlanner: Sendable {
         }
         if let repair = repair(position, request: request, failed: failed) { return repair }
         switch request {
+        case .learn(let last, let breakIt):
+            return learn(through: last, breakIt: breakIt, from: position, done: done)
         case .recover, .resume:
             // A rewind that failed is replaced by a reset and the way forward to where it would have left the node.
             guard let rewound = failed.compactMap({ if case .rewind(let stage) = $0 { stage } else { nil } }).max() else { return nil }
@@ -170,7 +181,8 @@ public struct RunPlanner: Sendable {
                               note: ordered.map { "\($0.name) should be running after stage \(position.completedStage) but is not: starting it again" }
                                   .joined(separator: "\n"))
         }
-        var unfinished = position.betweenSteps && request == .resume ? nil : position.unfinishedStage
+        let goesOn = position.betweenSteps && (request == .resume || { if case .learn = request { true } else { false } }())
+        var unfinished = goesOn ? nil : position.unfinishedStage
         var note = unfinished.map { "stage \($0) did not finish last time: taking the node back to its start first" }
         if let lost = position.lostWorkers.first, let stage = lessons.first(where: { $0.components.contains(where: \.isOnWorker) })?.stage,
            position.completedStage >= stage || position.unfinishedStage == stage {
@@ -182,6 +194,23 @@ public struct RunPlanner: Sendable {
         guard !failed.contains(.rewind(stage)) else { return nil }
         guard stage > 1, let lesson = lesson(stage) else { return PlannedRun(.reset, title: "Reset", note: note) }
         return PlannedRun(.rewind(stage), title: "Rewind stage \(stage)", steps: lesson.rewindSteps(workers: position.workers), note: note)
+    }
+
+    /// The learner's stages, one after the other, each with its break-it section when asked, after the rest of a
+    /// stage left between two steps.
+    func learn(through last: Int, breakIt: Bool, from position: NodePosition, done: [PlannedRun.Kind]) -> PlannedRun? {
+        if breakIt, let ran = done.compactMap({ if case .stage(let stage) = $0 { stage } else { nil } }).last,
+           !done.contains(.breakIt(ran)), let lesson = lesson(ran), !lesson.breakIt.isEmpty {
+            return PlannedRun(.breakIt(ran), title: lesson.breakItSection.title, steps: lesson.breakIt)
+        }
+        if let stage = position.unfinishedStage, position.betweenSteps, let lesson = lesson(stage), stage <= last {
+            var rest = PlannedRun(.stage(stage), title: lesson.title, steps: lesson.steps)
+            rest.from = min(position.stepsDone, lesson.steps.count)
+            return rest
+        }
+        let next = position.completedStage + 1
+        guard next <= last, let lesson = lesson(next) else { return nil }
+        return PlannedRun(.stage(next), title: lesson.title, steps: lesson.steps)
     }
 
     /// Forward only: the kept end onto an empty node, else the next stage's steps.

@@ -71,7 +71,7 @@ public struct PacketTracer: Sendable {
         var finding = method == .nftrace ? await traceEvents(report, host: host, port: port)
                                          : await traceCounters(report, save: rules.save, host: host, port: port)
         if let localPort = finding.localPort {
-            finding.found.report.conntrack = await connection(localPort: localPort, port: port)
+            finding.found.report.conntrack = await connection(localPort: localPort, host: host, port: port)
             finding.found.report.replySource = finding.found.report.conntrack.flatMap(Self.replySource)
         }
         let dnat = finding.found.report.dnat.map { String($0.split(separator: ":")[0]) }
@@ -160,9 +160,12 @@ public struct PacketTracer: Sendable {
         return (try? await shell.run(path, arguments, timeout: timeout))?.stdout ?? ""
     }
 
-    /// conntrack's entry for our connection, found by the source port the kernel gave it.
-    func connection(localPort: Int, port: Int) async -> String? {
-        let listed = await run("conntrack", ["-L", "-p", "tcp", "--orig-port-src", String(localPort), "--orig-port-dst", String(port)])
+    /// conntrack's entry for our connection, found by the source port the kernel gave it and the address it was
+    /// sent to: source ports are chosen per address pair, so the kubelet's probe of another pod can have the same one
+    /// (seen in the e2e lane, 2026-12-07: the probe's entry was taken for the trace's).
+    func connection(localPort: Int, host: String, port: Int) async -> String? {
+        let listed = await run("conntrack", ["-L", "-p", "tcp", "--orig-dst", host, "--orig-port-src", String(localPort),
+                                             "--orig-port-dst", String(port)])
         return listed.split(separator: "\n").first { $0.contains("sport=\(localPort)") }.map(String.init)
     }
 

@@ -76,12 +76,7 @@ public final class SessionDriver: @unchecked Sendable {
                 return
             }
             mutate(.stepFinished(id: step.id, passed: result.passed, detail: result.detail))
-            if result.passed, index == lesson.steps.count - 1 {
-                await afterStage?(lesson)
-                if stageNumber == tutorial.book.stages.last?.stage, tutorial.readings.count > 1, let wrapUp = tutorial.readings.last {
-                    engine.emit(.reading(wrapUp))
-                }
-            }
+            if result.passed, index == lesson.steps.count - 1 { await finished(lesson) }
         case .moveNode(let target):
             do {
                 try await tutorial.moveToStart(of: target)
@@ -111,43 +106,23 @@ public final class SessionDriver: @unchecked Sendable {
         }
     }
 
-    /// Walks the tutorial step by step up to the end of stage `last`, as the plain runner does.
-    /// With `breakIt`, each stage whose steps it ran is followed by the stage's break-it section.
+    /// The learner's run up to the end of stage `last`, as the plain runner does it: through the one step runner,
+    /// which goes on from a stop between two steps and runs each stage's steps (and with `breakIt` its break-it
+    /// section) in turn.
     public func walk(through last: Int, breakIt: Bool = false, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
-        var finishedHere: Set<Int> = []
-        var brokenHere: Set<Int> = []
-        while true {
-            try Task.checkCancellation()
-            let current = session
-            guard let stage = current.currentStage else { return }
-            if current.position.step >= stage.steps.count {
-                if breakIt, finishedHere.contains(stage.number), !brokenHere.contains(stage.number) {
-                    brokenHere.insert(stage.number)
-                    try await tutorial.runBreakIt(stage.number, beforeStep: beforeStep)
-                }
-                if stage.number >= last || current.stage(stage.number + 1) == nil {
-                    if current.nodeAt.stage < stage.number || current.nodeAt.step < stage.steps.count - 1 { return }
-                    tutorial.engine.emit(.note("the node is at the end of stage \(stage.number)"))
-                    return
-                }
-                await send(.next)
-                continue
-            }
-            if stage.number > last { return }
-            let step = stage.steps[current.position.step]
-            if let lessonStep = tutorial.book.stage(stage.number)?.steps[current.position.step] { await beforeStep?(lessonStep) }
-            await send(.next)
-            try Task.checkCancellation()
-            let after = session
-            if case .failed(let detail)? = after.results[step.id], after.position == current.position {
-                let lessonStep = tutorial.book.stage(stage.number)!.steps[current.position.step]
-                throw StageFailure(stage: stage.number, step: lessonStep, detail: detail, stepNumber: current.position.step + 1,
-                                   crash: tutorial.engine.lastCrash)
-            }
-            if after.position == current.position, let message = after.message {
-                throw TutorialError.stuck(message)
-            }
-            if after.position.step >= stage.steps.count { finishedHere.insert(stage.number) }
+        try await tutorial.carryOut(.learn(through: last, breakIt: breakIt), beforeStep: beforeStep) { [self] run in
+            if case .stage(let stage) = run.kind, let lesson = tutorial.book.stage(stage) { await finished(lesson) }
+        }
+        if tutorial.completedStage >= last { tutorial.engine.emit(.note("the node is at the end of stage \(tutorial.completedStage)")) }
+        let fresh = Self.freshSession(tutorial)
+        lock.withLock { state = fresh }
+    }
+
+    /// A stage the learner ran is done: the plain runner draws the node, and after the last stage comes the wrap-up.
+    func finished(_ lesson: Lesson) async {
+        await afterStage?(lesson)
+        if lesson.stage == tutorial.book.stages.last?.stage, tutorial.readings.count > 1, let wrapUp = tutorial.readings.last {
+            tutorial.engine.emit(.reading(wrapUp))
         }
     }
 

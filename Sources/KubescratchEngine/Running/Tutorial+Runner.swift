@@ -16,7 +16,7 @@ extension Tutorial {
         let lost = workers.filter { !engine.workerHost($0).exists && context.supervisor.recordedComponents().contains(ComponentID(.kubelet, on: $0)) }
         let cut = (try? String(contentsOfFile: breakingMarker, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return NodePosition(completedStage: completed, unfinishedStage: progress?.unfinishedStage, betweenSteps: progress?.betweenSteps == true,
-                            cutBreakIt: cut, missing: missingComponents(), lostWorkers: lost, workers: workers,
+                            stepsDone: progress?.stepsDone ?? 0, cutBreakIt: cut, missing: missingComponents(), lostWorkers: lost, workers: workers,
                             snapshots: Set(StageSnapshot.stages.filter { snapshot(endOf: $0) != nil }))
     }
 
@@ -30,7 +30,9 @@ extension Tutorial {
 
     /// Runs what the planner says until the node is where `request` wants it. A rewind or a restore that fails is
     /// not an error: the planner takes another way (a reset, then forward). Anything else that fails throws.
-    public func carryOut(_ request: NodeRequest, beforeStep: (@Sendable (Step) async -> Void)? = nil) async throws {
+    /// `beforeStep`: the plain runner's pause; `afterRun`: what the caller shows after each run (the node's diagram).
+    public func carryOut(_ request: NodeRequest, beforeStep: (@Sendable (Step) async -> Void)? = nil,
+                         afterRun: (@Sendable (PlannedRun) async -> Void)? = nil) async throws {
         var done: [PlannedRun.Kind] = []
         var failed: [PlannedRun.Kind] = []
         for _ in 0..<60 {
@@ -40,6 +42,7 @@ extension Tutorial {
             do {
                 try await execute(run, beforeStep: beforeStep)
                 done.append(run.kind)
+                await afterRun?(run)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -87,7 +90,7 @@ extension Tutorial {
     func runSteps(_ run: PlannedRun, beforeStep: (@Sendable (Step) async -> Void)?) async throws {
         engine.fastForward = run.fastForward
         defer { engine.fastForward = false }
-        for index in run.steps.indices {
+        for index in run.steps.indices where index >= run.from {
             try Task.checkCancellation()
             await beforeStep?(run.steps[index])
             let result = await runStep(run, at: index)
