@@ -70,10 +70,12 @@ public struct PacketTracer: Sendable {
         }
         var finding = method == .nftrace ? await traceEvents(report, host: host, port: port)
                                          : await traceCounters(report, save: rules.save, host: host, port: port)
-        if let localPort = finding.localPort {
+        // Read while our socket is still open: nobody else's connection can hold its address and port meanwhile.
+        if let localPort = finding.sent.localPort {
             finding.found.report.conntrack = await connection(localPort: localPort, host: host, port: port)
             finding.found.report.replySource = finding.found.report.conntrack.flatMap(Self.replySource)
         }
+        withExtendedLifetime(finding.sent) {}  // the socket closes only now
         let dnat = finding.found.report.dnat.map { String($0.split(separator: ":")[0]) }
         finding.found.report.route = await run("ip", ["route", "get", finding.found.report.replySource ?? dnat ?? host])
             .split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -82,21 +84,21 @@ public struct PacketTracer: Sendable {
 
     /// Counters: the nat table read just before and just after the request; kube-proxy rewrites (and so zeroes) its
     /// chains on every sync, so a trace that meets that is tried again, up to three times.
-    func traceCounters(_ report: TraceReport, save: String, host: String, port: Int) async -> (found: Finding, localPort: Int?) {
+    func traceCounters(_ report: TraceReport, save: String, host: String, port: Int) async -> (found: Finding, sent: SentRequest) {
         var attempts = 0
         while true {
             attempts += 1
             let beforeText = await run(save, ["-c", "-t", "nat"])
-            let (answer, localPort) = await Self.request(host: host, port: port, from: clientNamespace)
+            let sent = await Self.request(host: host, port: port, from: clientNamespace)
             let afterText = await run(save, ["-c", "-t", "nat"])
             let after = IPTablesSave(afterText)
             let outcome = PacketTrace.trace(before: IPTablesSave(beforeText), after: after)
             if case .rulesChanged = outcome, attempts < 3 { continue }
             var filled = report
             filled.outcome = outcome
-            filled.answer = answer
+            filled.answer = sent.answer
             filled.attempts = attempts
-            return (Finding(report: filled, declaredChains: after.chains["nat"] ?? [], counters: (beforeText, afterText)), localPort)
+            return (Finding(report: filled, declaredChains: after.chains["nat"] ?? [], counters: (beforeText, afterText)), sent)
         }
     }
 
@@ -104,17 +106,17 @@ public struct PacketTracer: Sendable {
     /// the marked packets meet, and the table is removed again whatever happened. kube-proxy's table is only read.
     /// The steps are those of kube-proxy's table, or (`iptables-nft` writing for an iptables-mode kube-proxy, as here)
     /// of the `nat` table its rules live in.
-    func traceEvents(_ report: TraceReport, host: String, port: Int) async -> (found: Finding, localPort: Int?) {
+    func traceEvents(_ report: TraceReport, host: String, port: Int) async -> (found: Finding, sent: SentRequest) {
         let plan = NFTTracePlan(host: host, port: port)
         _ = await runNFT(stdin: plan.teardown)  // one an interrupted trace left
         for command in plan.setup { _ = await run("nft", command) }
         async let monitored = run("nft", plan.monitor, timeout: 2)
         try? await Task.sleep(for: .milliseconds(400))  // the monitor subscribes before the packet
-        let (answer, localPort) = await Self.request(host: host, port: port, from: clientNamespace)
+        let sent = await Self.request(host: host, port: port, from: clientNamespace)
         let events = NFTTrace.parse(await monitored)
         _ = await runNFT(stdin: plan.teardown)
         var filled = report
-        filled.answer = answer
+        filled.answer = sent.answer
         filled.attempts = 1
         filled.method = Method.nftrace.rawValue
         filled.outcome = .nothingMatched
@@ -125,7 +127,7 @@ public struct PacketTracer: Sendable {
         }
         let counters = (plan.setup.map { "nft " + $0.joined(separator: " ") }.joined(separator: "\n"),
                         events.isEmpty ? "(no trace events)" : "\(events.count) trace events")
-        return (Finding(report: filled, declaredChains: nil, counters: counters), localPort)
+        return (Finding(report: filled, declaredChains: nil, counters: counters), sent)
     }
 
     func runNFT(stdin: String) async -> String {
@@ -177,18 +179,18 @@ public struct PacketTracer: Sendable {
 
     /// The request from inside another network namespace: a thread of its own enters it (setns changes only the
     /// calling thread) and ends with the request, so no other work ever runs in that namespace.
-    static func request(host: String, port: Int, from namespace: String?) async -> (String, Int?) {
+    static func request(host: String, port: Int, from namespace: String?) async -> SentRequest {
         guard let namespace else { return request(host: host, port: port) }
         return await withCheckedContinuation { continuation in
             let thread = Thread {
                 let fd = open(namespace, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else {
-                    continuation.resume(returning: ("cannot open \(namespace): \(String(cString: strerror(errno)))", nil))
+                    continuation.resume(returning: SentRequest("cannot open \(namespace): \(String(cString: strerror(errno)))"))
                     return
                 }
                 defer { close(fd) }
                 guard let setns = Self.setns, setns(fd, Self.newNetworkNamespace) == 0 else {
-                    continuation.resume(returning: ("cannot enter \(namespace): \(String(cString: strerror(errno)))", nil))
+                    continuation.resume(returning: SentRequest("cannot enter \(namespace): \(String(cString: strerror(errno)))"))
                     return
                 }
                 continuation.resume(returning: request(host: host, port: port))
@@ -205,18 +207,20 @@ public struct PacketTracer: Sendable {
     /// CLONE_NEWNET from <linux/sched.h>.
     static let newNetworkNamespace: Int32 = 0x4000_0000
 
-    /// One HTTP/1.0 request on a new TCP connection; the status line and the connection's local port.
-    static func request(host: String, port: Int) -> (String, Int?) {
+    /// One HTTP/1.0 request on a new TCP connection: the status line, and the connection's local port with its
+    /// socket still open (it closes when the result goes).
+    static func request(host: String, port: Int) -> SentRequest {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return ("no socket: \(String(cString: strerror(errno)))", nil) }
-        defer { close(fd) }
+        guard fd >= 0 else { return SentRequest("no socket: \(String(cString: strerror(errno)))") }
+        var keep = false
+        defer { if !keep { close(fd) } }
         var timeout = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return ("not an IPv4 address: \(host)", nil) }
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return SentRequest("not an IPv4 address: \(host)") }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -224,12 +228,31 @@ public struct PacketTracer: Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         let localPort = Int(UInt16(bigEndian: local.sin_port))
-        guard connected == 0 else { return ("no connection: \(String(cString: strerror(errno)))", localPort == 0 ? nil : localPort) }
+        guard connected == 0 else { return SentRequest("no connection: \(String(cString: strerror(errno)))", localPort: localPort == 0 ? nil : localPort) }
         let request = "GET / HTTP/1.0\r\nHost: \(host)\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = recv(fd, &buffer, buffer.count, 0)
         let text = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
-        return (text.split(separator: "\r\n").first.map(String.init) ?? "no answer", localPort)
+        keep = true
+        return SentRequest(text.split(separator: "\r\n").first.map(String.init) ?? "no answer", localPort: localPort, socket: fd)
     }
+}
+
+/// The answer to a traced request, and its connection's local port. The socket stays open until this goes: while
+/// it is, the kernel gives its address and port to no other connection, so conntrack's entry for them is ours (a
+/// closed one's port can be taken again at once by another client's request to the same address, as the e2e lane's
+/// watcher once did, 2026-12-07).
+final class SentRequest: @unchecked Sendable {
+    let answer: String
+    let localPort: Int?
+    private let socket: Int32?
+
+    init(_ answer: String, localPort: Int? = nil, socket: Int32? = nil) {
+        self.answer = answer
+        self.localPort = localPort
+        self.socket = socket
+    }
+
+    deinit { if let socket { close(socket) } }
 }
