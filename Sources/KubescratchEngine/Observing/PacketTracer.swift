@@ -68,14 +68,20 @@ public struct PacketTracer: Sendable {
            await run("nft", ["list", "table", "ip", "kube-proxy"]).contains("table ip kube-proxy") {
             method = .nftrace
         }
-        var finding = method == .nftrace ? await traceEvents(report, host: host, port: port)
+        var finding: (found: Finding, sent: SentRequest)
+        var tries = 0
+        repeat {
+            tries += 1
+            finding = method == .nftrace ? await traceEvents(report, host: host, port: port)
                                          : await traceCounters(report, save: rules.save, host: host, port: port)
-        // Read while our socket is still open: nobody else's connection can hold its address and port meanwhile.
-        if let localPort = finding.sent.localPort {
-            finding.found.report.conntrack = await connection(localPort: localPort, host: host, port: port)
-            finding.found.report.replySource = finding.found.report.conntrack.flatMap(Self.replySource)
-        }
-        withExtendedLifetime(finding.sent) {}  // the socket closes only now
+            if let localPort = finding.sent.localPort {
+                finding.found.report.conntrack = await connection(localPort: localPort, host: host, port: port)
+                finding.found.report.replySource = finding.found.report.conntrack.flatMap(Self.replySource)
+            }
+            // Once our socket has closed, another client's new connection to the same address may get the same
+            // port and replace conntrack's entry before it is read (the e2e lane's watcher did, 2026-12-07): an
+            // entry whose reply is not from the pod the rules chose is not taken as the answer; the trace is sent again.
+        } while tries < 3 && finding.found.report.dnat.map({ dnat in finding.found.report.replySource.map { !dnat.hasPrefix($0 + ":") } ?? false }) == true
         let dnat = finding.found.report.dnat.map { String($0.split(separator: ":")[0]) }
         finding.found.report.route = await run("ip", ["route", "get", finding.found.report.replySource ?? dnat ?? host])
             .split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -207,13 +213,12 @@ public struct PacketTracer: Sendable {
     /// CLONE_NEWNET from <linux/sched.h>.
     static let newNetworkNamespace: Int32 = 0x4000_0000
 
-    /// One HTTP/1.0 request on a new TCP connection: the status line, and the connection's local port with its
-    /// socket still open (it closes when the result goes).
+    /// One HTTP/1.0 request on a new TCP connection: the status line and the connection's local port.
     static func request(host: String, port: Int) -> SentRequest {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: nothing this process starts afterwards (a component) may hold it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return SentRequest("no socket: \(String(cString: strerror(errno)))") }
-        var keep = false
-        defer { if !keep { close(fd) } }
+        defer { close(fd) }
         var timeout = timeval(tv_sec: 3, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -234,25 +239,17 @@ public struct PacketTracer: Sendable {
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = recv(fd, &buffer, buffer.count, 0)
         let text = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
-        keep = true
-        return SentRequest(text.split(separator: "\r\n").first.map(String.init) ?? "no answer", localPort: localPort, socket: fd)
+        return SentRequest(text.split(separator: "\r\n").first.map(String.init) ?? "no answer", localPort: localPort)
     }
 }
 
-/// The answer to a traced request, and its connection's local port. The socket stays open until this goes: while
-/// it is, the kernel gives its address and port to no other connection, so conntrack's entry for them is ours (a
-/// closed one's port can be taken again at once by another client's request to the same address, as the e2e lane's
-/// watcher once did, 2026-12-07).
-final class SentRequest: @unchecked Sendable {
+/// The answer to a traced request, and its connection's local port.
+struct SentRequest: Sendable {
     let answer: String
     let localPort: Int?
-    private let socket: Int32?
 
-    init(_ answer: String, localPort: Int? = nil, socket: Int32? = nil) {
+    init(_ answer: String, localPort: Int? = nil) {
         self.answer = answer
         self.localPort = localPort
-        self.socket = socket
     }
-
-    deinit { if let socket { close(socket) } }
 }
