@@ -13,7 +13,8 @@ extension Tutorial {
         let progress = loadProgress()
         let completed = progress?.completedStage ?? 0
         let workers = engine.workers
-        let lost = workers.filter { !engine.workerHost($0).exists && context.supervisor.recordedComponents().contains(ComponentID(.kubelet, on: $0)) }
+        let recorded = context.supervisor.recordedComponents()
+        let lost = workers.filter { !engine.workerHost($0).exists && recorded.contains(ComponentID(.kubelet, on: $0)) }
         let cut = (try? String(contentsOfFile: breakingMarker, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return NodePosition(completedStage: completed, unfinishedStage: progress?.unfinishedStage, betweenSteps: progress?.betweenSteps == true,
                             stepsDone: progress?.stepsDone ?? 0, cutBreakIt: cut, missing: missingComponents(), lostWorkers: lost, workers: workers,
@@ -48,9 +49,10 @@ extension Tutorial {
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 switch run.kind {
-                case .rewind, .restore:
-                    let why = String(describing: (error as? StageFailure)?.detail ?? String(describing: error)).split(separator: "\n").first ?? ""
-                    say(.note("\(run.kind == .restore(run.kind.stage ?? 0) ? "restoring the end of stage \(run.kind.stage ?? 0)" : "rewinding stage \(run.kind.stage ?? 0)") failed (\(why)): taking another way"))
+                case .rewind(let stage), .restore(let stage):
+                    let why = ((error as? StageFailure)?.detail ?? String(describing: error)).split(separator: "\n").first ?? ""
+                    let what = run.kind == .restore(stage) ? "restoring the end of stage \(stage)" : "rewinding stage \(stage)"
+                    say(.note("\(what) failed (\(why)): taking another way"))
                     failed.append(run.kind)
                 default:
                     throw error
@@ -122,8 +124,8 @@ extension Tutorial {
     public func runStep(_ run: PlannedRun, at index: Int) async -> StepResult {
         let step = run.steps[index]
         let shown = shown(run)
-        let stage = run.kind.stage
-        let isStage = stage != nil && { if case .stage = run.kind { true } else { false } }()
+        let stage: Int? = if case .stage(let number) = run.kind { number } else { nil }
+        let isStage = stage != nil
         if index == 0 {
             if isStage, stage == 1, let introduction = readings.first { say(.reading(introduction)) }
             if let shown { say(.stageStarted(shown)) }
